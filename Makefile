@@ -1,0 +1,149 @@
+# sailpoint.isc: the two commands users need are `make demo` and `make test`; the other targets are their steps.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+ROOT := $(abspath .)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+BUILD := $(ROOT)/build
+COLLECTIONS := $(BUILD)/collections
+COLLECTION := $(COLLECTIONS)/ansible_collections/sailpoint/isc
+INSTALLED := $(BUILD)/installed
+# ansible-test keeps its caches and per-test environments under ~/.ansible; keep them in the build folder.
+TEST_HOME := $(BUILD)/home
+NEWEST_VENV := $(ROOT)/.venv-newest
+NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
+EMULATOR_STATE := $(BUILD)/emulator
+DEMO_STATE := $(BUILD)/demo
+MODULES := task_status_info task_status
+STAGES := sanity units emulator-tests integration lint changelog-lint molecule browser-tests package newest-core
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+export NO_COLOR := 1
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_LOCALHOST_WARNING := 0
+export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
+
+.PHONY: help demo test venv tree system-deps $(STAGES) bench clean
+
+help:
+	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
+	@echo "make test   run the whole suite: $(STAGES)"
+	@echo "make bench  run the benchmarks and print their figures"
+	@echo "Single stages: make <stage>; remove everything built: make clean"
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# ansible-test only works inside .../ansible_collections/<namespace>/<name>: copy what git would ship (tracked
+# files and new files that are not ignored) into a fresh tree under build/.
+tree: venv
+	rm -rf $(COLLECTION)
+	mkdir -p $(COLLECTION)
+	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(COLLECTION)
+	mkdir -p $(TEST_HOME)/.ansible/test/cache
+	pip_version=$$($(BIN)/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
+	cp tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+
+# Debian's Chromium looks at the HTML report in the browser tests; installed when missing (root only).
+system-deps:
+	@if ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: apt-get install chromium"; exit 1; fi; fi
+
+test: venv
+	$(BIN)/python tests/utils/run_suite.py $(STAGES)
+
+sanity: tree
+	cd $(COLLECTION) && HOME=$(TEST_HOME) ansible-test sanity --local --python 3.11 --color no
+
+units: tree
+	cd $(COLLECTION) && HOME=$(TEST_HOME) ansible-test units --local --python 3.11 --color no --num-workers 2
+
+emulator-tests: venv
+	cd tests/emulator && $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
+
+integration: tree
+	trap '$(BIN)/python tests/utils/emulator.py stop $(EMULATOR_STATE)' EXIT; \
+	$(BIN)/python tests/utils/emulator.py start $(EMULATOR_STATE) --tenants acme,globex,initech --tasks 200; \
+	$(BIN)/python tests/utils/emulator.py integration-config $(EMULATOR_STATE) $(COLLECTION)/tests/integration/integration_config.yml; \
+	cd $(COLLECTION) && HOME=$(TEST_HOME) ansible-test integration --local --python 3.11 --color no
+
+lint: tree
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint
+
+changelog-lint: venv
+	antsibull-changelog lint
+
+molecule: tree
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) molecule test --all
+
+browser-tests: tree system-deps
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+
+# The collection as users get it: build the tarball, install it, render every module's documentation, and
+# check the execution-environment metadata with ansible-builder.
+package: tree
+	rm -rf $(BUILD)/dist $(INSTALLED)
+	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
+	@echo "CHECK ok: built $$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz)"
+	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
+	@echo "CHECK ok: installed into $(INSTALLED)"
+	@for module in $(MODULES); do \
+	  ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc sailpoint.isc.$$module | grep -q "^> MODULE sailpoint.isc.$$module" && echo "CHECK ok: ansible-doc sailpoint.isc.$$module"; done
+	@ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc -l sailpoint.isc
+	@ansible-builder introspect --sanitize $(INSTALLED) | grep -q "jsonpatch" && echo "CHECK ok: ansible-builder introspect finds the Python requirements"
+	# create resolves dependency files from the definition's folder and introspect from the collection root, so
+	# the definition is given to create from the collection root, as introspect reads it.
+	rm -rf $(BUILD)/ee && ln -sfn meta/execution-environment.yml $(COLLECTION)/execution-environment.yml
+	cd $(COLLECTION) && ansible-builder create -f execution-environment.yml -c $(BUILD)/ee >/dev/null && rm execution-environment.yml
+	@grep -q jsonpatch $(BUILD)/ee/_build/requirements.txt && echo "CHECK ok: ansible-builder create accepts meta/execution-environment.yml"
+
+# A second run of sanity and units under the newest ansible-core, where a Python 3.12 exists.
+newest-core: tree
+	@if [ -z "$(NEWEST_PYTHON)" ]; then echo "CHECK skipped: no Python 3.12 on this machine, so no newer ansible-core"; exit 0; fi; \
+	if [ ! -f $(NEWEST_VENV)/.installed ] || [ requirements-newest.txt -nt $(NEWEST_VENV)/.installed ]; then \
+	  $(NEWEST_PYTHON) -m venv $(NEWEST_VENV) && $(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+	  $(NEWEST_VENV)/bin/python -m pip install --quiet -r requirements-newest.txt && touch $(NEWEST_VENV)/.installed; fi; \
+	pip_version=$$($(NEWEST_VENV)/bin/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
+	cp tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
+	$(NEWEST_VENV)/bin/ansible --version | head -1; \
+	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
+	PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test units --local --python 3.12 --color no --num-workers 2
+
+bench: venv
+	$(BIN)/python benchmarks/emulator_throughput.py
+	$(BIN)/python benchmarks/task_status_bulk.py
+
+# The main job: the stuck-task runbook against a seeded emulator whose state (a SQLite file under build/demo)
+# survives between runs, so a second `make demo` shows that nothing is left to change.
+demo: venv
+	rm -rf $(INSTALLED) $(BUILD)/dist
+	ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
+	trap '$(BIN)/python tests/utils/emulator.py stop $(DEMO_STATE)' EXIT; \
+	$(BIN)/python tests/utils/emulator.py start $(DEMO_STATE) --state $(DEMO_STATE)/tenant.sqlite --tasks 300 --stuck 6 --pending 3; \
+	eval "$$($(BIN)/python tests/utils/emulator.py env $(DEMO_STATE))"; \
+	export ANSIBLE_COLLECTIONS_PATH=$(INSTALLED); \
+	echo; echo "=== 1. Dry run (check mode): what would be cleared"; \
+	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks --check --diff -e clear_stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
+	echo; echo "=== 2. The real run"; \
+	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e clear_stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
+	echo; echo "=== 3. A rerun changes nothing"; \
+	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e clear_stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
+	echo; echo "=== 4. The tenant's task report"; \
+	ansible-playbook -i localhost, sailpoint.isc.task_report -e task_report_dir=$(DEMO_STATE)/reports; \
+	echo; echo "Reports are in $(DEMO_STATE)/reports:"; find $(DEMO_STATE)/reports -type f | sort
+
+clean:
+	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) tests/output

@@ -1,0 +1,135 @@
+"""Run the stages of `make test` one after another and print one summary.
+
+Each stage is a Makefile target. Its whole output goes to build/logs/<stage>.log; the console gets a line per
+stage with what it counted (tests, targets, files) and, when a stage fails, the end of its log. A failed stage
+does not stop the others, so one run shows every problem. The last line is the plain
+`suite: N passed, N failed` that CI reads; the exit status is non-zero when any stage failed.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TAIL_LINES_ON_FAILURE = 150
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str
+    seconds: float
+    counts: str
+
+
+def pytest_counts(log: str) -> str:
+    summaries = re.findall(r"^=+ (.*?(?:passed|failed|error|skipped|no tests ran).*?) in [\d.]+s", log, re.M)
+    return "; ".join(summaries) if summaries else ""
+
+
+def sanity_counts(log: str) -> str:
+    tests = re.findall(r"^Running sanity test '([\w-]+)'", log, re.M)
+    skipped = re.findall(r"^WARNING: Skipping sanity test '([\w-]+)'", log, re.M)
+    failed = re.search(r"The (\d+) sanity test\(s\) listed below", log)
+    text = f"{len(tests)} sanity tests run"
+    if skipped:
+        text += f", {len(skipped)} skipped ({', '.join(sorted(set(skipped)))})"
+    if failed:
+        text += f", {failed.group(1)} failed"
+    return text
+
+
+def integration_counts(log: str) -> str:
+    targets = re.findall(r"^Running (\S+) integration test role", log, re.M)
+    recaps = re.findall(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", log)
+    tasks = sum(int(ok) for ok, _changed, _unreachable, _failed in recaps)
+    return f"{len(targets)} targets ({', '.join(targets)}), {tasks} tasks ok"
+
+
+def lint_counts(log: str) -> str:
+    match = re.search(r"(Passed|Failed): (\d+) failure\(s\), (\d+) warning\(s\).*?in (\d+) files", log)
+    if not match:
+        return ""
+    return f"{match.group(4)} files, {match.group(2)} failures, {match.group(3)} warnings"
+
+
+def molecule_counts(log: str) -> str:
+    scenarios = sorted(set(re.findall(r"^SCENARIO: (\S+)", log, re.M)))
+    recaps = re.findall(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", log)
+    return f"{len(scenarios)} scenarios ({', '.join(scenarios)}), {len(recaps)} playbook runs"
+
+
+def check_counts(log: str) -> str:
+    checks = re.findall(r"^CHECK ok: (.*)$", log, re.M)
+    skipped = re.findall(r"^CHECK skipped: (.*)$", log, re.M)
+    text = f"{len(checks)} checks ok"
+    if skipped:
+        text += f", skipped: {'; '.join(skipped)}"
+    return text
+
+
+def changelog_counts(log: str) -> str:
+    fragments = len(list(Path("changelogs/fragments").glob("*.y*ml")))
+    return f"{fragments} fragments linted" if "ERROR" not in log else ""
+
+
+COUNTERS = {
+    "sanity": sanity_counts,
+    "units": pytest_counts,
+    "emulator-tests": pytest_counts,
+    "browser-tests": pytest_counts,
+    "integration": integration_counts,
+    "lint": lint_counts,
+    "changelog-lint": changelog_counts,
+    "molecule": molecule_counts,
+    "package": check_counts,
+    "newest-core": lambda log: f"{sanity_counts(log)}; units: {pytest_counts(log)}" if "CHECK skipped" not in log else check_counts(log),
+}
+
+
+def run_stage(name: str, log_dir: Path) -> StageResult:
+    log_path = log_dir / f"{name}.log"
+    started = time.monotonic()
+    print(f"--- {name} (log: {log_path})", flush=True)
+    with log_path.open("w", encoding="utf-8") as log_file:
+        process = subprocess.run(["make", "--no-print-directory", name], stdout=log_file, stderr=subprocess.STDOUT, check=False)
+    seconds = time.monotonic() - started
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    counts = COUNTERS.get(name, check_counts)(log)
+    status = "passed" if process.returncode == 0 else "FAILED"
+    if process.returncode != 0:
+        print("\n".join(log.splitlines()[-TAIL_LINES_ON_FAILURE:]))
+    print(f"--- {name}: {status} in {seconds:.0f}s: {counts}", flush=True)
+    return StageResult(name, status, seconds, counts)
+
+
+def print_summary(results: list) -> None:
+    width = max(len(result.name) for result in results)
+    print("\n=== summary")
+    for result in sorted(results, key=lambda item: -item.seconds):
+        print(f"{result.name:<{width}}  {result.status:<6}  {result.seconds:6.0f}s  {result.counts}")
+    passed = sum(result.status == "passed" for result in results)
+    total = sum(result.seconds for result in results)
+    print(f"total {total:.0f}s (slowest first)")
+    print(f"suite: {passed} passed, {len(results) - passed} failed")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("stages", nargs="+")
+    parser.add_argument("--log-dir", default="build/logs")
+    args = parser.parse_args()
+    log_dir = Path(args.log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("PY_COLORS", "0")
+    results = [run_stage(stage, log_dir) for stage in args.stages]
+    print_summary(results)
+    return 0 if all(result.status == "passed" for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
