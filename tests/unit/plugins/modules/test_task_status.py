@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) sailpoint.isc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import copy
+
+import jsonpatch
+import pytest
+
+from ansible.module_utils import basic
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    import contextlib
+    import json
+    from unittest import mock
+
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
+            yield
+
+from ansible_collections.sailpoint.isc.plugins.module_utils import connection, task_patch
+from ansible_collections.sailpoint.isc.plugins.module_utils.errors import AuthenticationError, ConflictError, ForbiddenError
+from ansible_collections.sailpoint.isc.plugins.modules import task_status
+
+CONNECTION = {"base_url": "http://127.0.0.1:1/acme", "client_id": "cid", "client_secret": "s3cr3t-value"}
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+class FakeClient:
+    def __init__(self, tasks):
+        self.tasks = {task["id"]: copy.deepcopy(task) for task in tasks}
+        self.patch_errors = {}
+        self.sent = []
+
+    def get_task(self, task_id):
+        return copy.deepcopy(self.tasks[task_id])
+
+    def patch_task(self, task_id, operations):
+        self.sent.append((task_id, operations))
+        if task_id in self.patch_errors:
+            raise self.patch_errors[task_id]
+        try:
+            self.tasks[task_id] = jsonpatch.apply_patch(self.tasks[task_id], operations)
+        except jsonpatch.JsonPatchTestFailed:
+            raise ConflictError("409", status=409) from None
+        return copy.deepcopy(self.tasks[task_id])
+
+
+def pending(task_id="a1"):
+    return {"id": task_id, "created": "2024-05-17T18:00:00.000Z", "modified": "2024-05-17T18:05:00.000Z",
+            "completed": None, "completionStatus": None, "progress": "Started", "percentComplete": 40}
+
+
+@pytest.fixture(autouse=True)
+def patch_exit(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+@pytest.fixture
+def client(monkeypatch):
+    fake = FakeClient([pending("a1"), pending("a2")])
+    calls = []
+
+    def factory(params, warn=None):
+        calls.append(params)
+        return fake
+
+    monkeypatch.setattr(connection, "client_from_params", factory)
+    fake.factory_calls = calls
+    return fake
+
+
+def run_module(args, expect=ExitJson):
+    with patch_module_args({**CONNECTION, **args}):
+        with pytest.raises(expect) as exc:
+            task_status.main()
+    return exc.value.args[0]
+
+
+def test_check_mode_predicts_and_sends_nothing(client):
+    result = run_module({"id": "a1", "completion_status": "error", "completed": "now",
+                         "_ansible_check_mode": True, "_ansible_diff": True})
+    assert result["changed"] is True and client.sent == []
+    assert result["task"]["completionStatus"] == "ERROR"
+    assert result["diff"]["after"]["completionStatus"] == "ERROR"
+    assert [operation["op"] for operation in result["patch"]["a1"]] == ["test", "test", "replace", "replace"]
+
+
+def test_real_run_then_rerun(client):
+    first = run_module({"id": "a1", "completion_status": "ERROR", "completed": "now"})
+    second = run_module({"id": "a1", "completion_status": "ERROR", "completed": "now"})
+    assert first["changed"] is True and second["changed"] is False and len(client.sent) == 1
+    assert second["skipped"][0]["id"] == "a1" and "diff" not in second
+
+
+def test_bulk_failure_fails_with_the_ids_and_keeps_the_result(client):
+    client.tasks["a2"]["percentComplete"] = 41
+    client.patch_errors["a2"] = ConflictError("PATCH /beta/task-status/a2 failed with HTTP 409", status=409)
+    result = run_module({"ids": ["a1", "a2"], "completion_status": "ERROR", "_ansible_diff": True}, expect=FailJson)
+    assert result["failed_ids"] == ["a2"] and result["failures"][0]["status"] == 409
+    assert result["changed"] is True and result["tasks"][0]["completionStatus"] == "ERROR"
+    assert result["msg"].startswith("1 of 2 tasks failed (a2); the other tasks were handled (1 changed)")
+    assert list(result["diff"]["after"]) == ["a1"]
+
+
+def test_forbidden_patch_fails_naming_the_task(client):
+    for task_id in ("a1", "a2"):
+        client.patch_errors[task_id] = ForbiddenError(f"PATCH /beta/task-status/{task_id} failed with HTTP 403", status=403)
+    result = run_module({"ids": ["a1", "a2"], "completion_status": "ERROR"}, expect=FailJson)
+    assert result["failed_ids"] == ["a1", "a2"] and result["changed"] is False
+    assert result["msg"].startswith("2 of 2 tasks failed (a1, a2)")
+    assert "s3cr3t-value" not in repr(result)
+
+
+def test_bad_input_fails_before_any_client_is_made(client):
+    result = run_module({"id": "a1", "completion_status": "FINISHED"}, expect=FailJson)
+    assert "completion_status" in result["msg"] and client.factory_calls == []
+
+
+def test_id_and_ids_are_mutually_exclusive(client):
+    result = run_module({"id": "a1", "ids": ["a2"], "completion_status": "ERROR"}, expect=FailJson)
+    assert "mutually exclusive" in result["msg"] and client.factory_calls == []
+
+
+def test_client_errors_map_to_one_fail_json(monkeypatch):
+    def factory(params, warn=None):
+        raise AuthenticationError("ISC refused client_id 'cid'", status=401)
+
+    monkeypatch.setattr(connection, "client_from_params", factory)
+    result = run_module({"id": "a1", "completion_status": "ERROR"}, expect=FailJson)
+    assert result["msg"] == "ISC refused client_id 'cid'" and result["status"] == 401
+
+
+def test_missing_jsonpatch_is_reported(monkeypatch, client):
+    monkeypatch.setattr(task_patch, "HAS_JSONPATCH", False)
+    result = run_module({"id": "a1", "completion_status": "ERROR"}, expect=FailJson)
+    assert "jsonpatch" in result["msg"] and client.factory_calls == []
