@@ -223,11 +223,13 @@ class IscClient:
             return self._session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout)
         except requests.exceptions.SSLError as exc:
             raise TransportError(self.redactor.text(
-                f"{method} {path}: TLS verification failed for {self.base_url} ({exc}); set ca_path to the CA bundle, or validate_certs: false")) from None
-        except requests.exceptions.Timeout as exc:
-            raise TransportError(self.redactor.text(f"{method} {path}: no answer within timeout {self._timeout}s ({exc})")) from None
+                f"{method} {path}: TLS verification failed for {self.base_url} ({_root_cause(exc)}); "
+                "set ca_path to the CA bundle, or validate_certs: false")) from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(self.redactor.text(f"{method} {path}: could not reach {self.base_url} ({exc})")) from None
+            cause = _root_cause(exc)
+            if isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, TimeoutError) or "timed out" in str(cause):
+                raise TransportError(self.redactor.text(f"{method} {path}: no answer within timeout {self._timeout}s from {self.base_url}")) from None
+            raise TransportError(self.redactor.text(f"{method} {path}: could not reach {self.base_url} ({cause})")) from None
 
     def request(self, method, path, params=None, json_body=None, headers=None):
         """An authenticated request to ``path`` below the API root; the response, or a typed IscError."""
@@ -314,6 +316,12 @@ class IscClient:
         if total is None:
             raise IscError(f"GET {path} with count=true answered without an X-Total-Count header", status=response.status_code)
         return total
+
+
+def _root_cause(exc):
+    """The urllib3 reason inside requests' wrapping, which otherwise repeats the whole URL and "Max retries"."""
+    cause = exc.args[0] if exc.args else exc
+    return getattr(cause, "reason", None) or cause
 
 
 def _total(response):

@@ -1,0 +1,337 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""IscClient against a scripted fake tenant on 127.0.0.1: auth, refresh, retries, pagination, errors."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote_plus
+
+import pytest
+
+from ansible_collections.sailpoint.isc.plugins.module_utils import client as client_module
+from ansible_collections.sailpoint.isc.plugins.module_utils.client import API_VERSIONS, IscClient, path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
+    AuthenticationError, BadRequestError, ConflictError, ForbiddenError, NotFoundError, OptionError, RateLimitedError,
+    ServerError, TransportError,
+)
+
+from conftest import make_task  # pylint: disable=import-error
+
+
+SCRIPTED_TOKEN = "scripted-token-0123456789"
+TOKEN_ANSWER = {"access_token": SCRIPTED_TOKEN, "expires_in": 750}
+
+
+def _tasks(count, pending=False):
+    return [make_task(number, pending=pending) for number in range(count)]
+
+
+@pytest.mark.parametrize("count, pages", [(0, 1), (1, 1), (250, 1), (251, 2), (10000, 40)])
+def test_pagination_reads_every_task_with_the_fewest_pages(fake_isc, make_client, count, pages):
+    fake_isc.tasks = _tasks(count)
+    tasks = make_client().list_tasks()
+    assert [task["id"] for task in tasks] == [task["id"] for task in fake_isc.tasks]
+    gets = fake_isc.api_requests()
+    assert len(gets) == pages
+    assert [entry["query"]["offset"] for entry in gets] == [[str(250 * page)] for page in range(pages)]
+    assert all(entry["query"]["limit"] == ["250"] for entry in gets)
+    assert gets[0]["query"]["count"] == ["true"]
+
+
+@pytest.mark.parametrize("count, pages", [(0, 1), (250, 2), (500, 3)])
+def test_pagination_without_total_stops_on_a_short_page(fake_isc, make_client, count, pages):
+    fake_isc.total_header = False
+    fake_isc.tasks = _tasks(count)
+    assert len(make_client().list_tasks()) == count
+    assert len(fake_isc.api_requests()) == pages
+
+
+@pytest.mark.parametrize("max_results, limits", [(0, []), (1, ["1"]), (260, ["250", "10"]), (5000, ["250"] * 4)])
+def test_max_results_asks_only_for_what_it_needs(fake_isc, make_client, max_results, limits):
+    fake_isc.tasks = _tasks(1000)
+    tasks = make_client().list_tasks(max_results=max_results)
+    assert len(tasks) == min(max_results, 1000)
+    assert [entry["query"]["limit"][0] for entry in fake_isc.api_requests()] == limits
+
+
+def test_pending_operation_and_count_use_head(fake_isc, make_client):
+    fake_isc.pending = _tasks(3, pending=True)
+    client = make_client()
+    assert len(client.list_tasks(operation="pending")) == 3
+    assert client.count_tasks(operation="pending") == 3
+    assert [(entry["method"], entry["path"]) for entry in fake_isc.api_requests()] == [
+        ("GET", "/beta/task-status/pending-tasks"), ("HEAD", "/beta/task-status/pending-tasks")]
+    assert fake_isc.api_requests()[1]["query"]["count"] == ["true"]
+
+
+def test_count_on_the_list_reads_one_item(fake_isc, make_client):
+    fake_isc.tasks = _tasks(300)
+    assert make_client(api_version="v2025").count_tasks(filters='type eq "X"') == 300
+    (entry,) = fake_isc.api_requests()
+    assert entry["method"] == "GET" and entry["query"]["limit"] == ["1"] and entry["query"]["filters"] == ['type eq "X"']
+
+
+def test_pending_operation_refuses_filters_and_absent_endpoint(make_client):
+    with pytest.raises(OptionError, match="pending-tasks"):
+        make_client().list_tasks(filters='type eq "X"', operation="pending")
+    with pytest.raises(OptionError, match="v2026 has no pending-tasks"):
+        make_client(api_version="v2026").list_tasks(operation="pending")
+
+
+def test_204_is_an_empty_page(fake_isc, make_client):
+    fake_isc.script((200, {}, TOKEN_ANSWER), (204, {}, None))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    assert make_client().list_tasks(operation="pending") == []
+
+
+@pytest.mark.parametrize("name, path, experimental", [
+    ("beta", "/beta/task-status/abc", None), ("v2024", "/v2024/task-status/abc", "true"),
+    ("v2025", "/v2025/task-status/abc", "true"), ("v2026", "/v2026/task-status/abc", "true"), ("v1", "/task-status/v1/abc", None)])
+def test_each_version_has_its_path_and_header(fake_isc, make_client, name, path, experimental):
+    fake_isc.tasks = [make_task(1, id="abc")]
+    assert make_client(api_version=name).get_task("abc")["id"] == "abc"
+    (entry,) = fake_isc.api_requests()
+    assert entry["path"] == path
+    assert entry["headers"].get("X-SailPoint-Experimental") == experimental
+
+
+def test_patch_sends_json_patch_content_type(fake_isc, make_client):
+    fake_isc.script((200, {}, TOKEN_ANSWER), (200, {}, make_task(1)))
+    operations = [{"op": "replace", "path": "/completionStatus", "value": "ERROR"}]
+    make_client().patch_task("abc", operations)
+    entry = fake_isc.requests[-1]
+    assert entry["method"] == "PATCH"
+    assert entry["headers"]["Content-Type"] == "application/json-patch+json"
+    assert json.loads(entry["body"]) == operations
+
+
+@pytest.mark.parametrize("bad", ["a/b", "..", "a..b", "a?b", "a%2f", "a#b", "", " ", "a\nb", "a\\b"])
+def test_ids_that_would_change_the_path_are_refused_before_any_request(fake_isc, make_client, bad):
+    client = make_client()
+    with pytest.raises(OptionError, match="^id "):
+        client.get_task(bad)
+    with pytest.raises(OptionError, match="^id "):
+        client.patch_task(bad, [])
+    assert fake_isc.requests == []
+
+
+def test_path_segment_keeps_ordinary_ids():
+    assert path_segment("2c9180835d2e5168015d32f890ca1581") == "2c9180835d2e5168015d32f890ca1581"
+    assert path_segment("a b:c") == "a%20b%3Ac"
+
+
+def test_token_is_fetched_lazily_and_reused(fake_isc, make_client):
+    client = make_client()
+    assert fake_isc.requests == []
+    fake_isc.tasks = _tasks(2)
+    client.list_tasks()
+    client.get_task(fake_isc.tasks[0]["id"])
+    assert fake_isc.tokens_issued == 1
+    token_request = fake_isc.requests[0]
+    assert token_request["path"] == "/oauth/token"
+    assert token_request["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert "Authorization" not in token_request["headers"]
+
+
+def test_expired_token_is_refetched_once_on_401(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    client = make_client()
+    client.list_tasks()
+    fake_isc.valid_tokens.clear()  # the tenant expires every token behind the client's back
+    assert len(client.list_tasks()) == 1
+    assert fake_isc.tokens_issued == 2
+    assert any("401" in warning and "new access token" in warning for warning in client.warnings)
+
+
+def test_a_second_401_after_refresh_fails_as_authentication(fake_isc, make_client):
+    client = make_client()
+    fake_isc.script((200, {}, {"access_token": "t1", "expires_in": 750}), (401, {}, {"error": "JWT is expired"}),
+                    (200, {}, {"access_token": "t2", "expires_in": 750}), (401, {}, {"error": "JWT is expired"}))
+    with pytest.raises(AuthenticationError, match="HTTP 401: JWT is expired"):
+        client.list_tasks()
+    assert len(fake_isc.requests) == 4
+
+
+def test_token_is_renewed_before_it_expires(fake_isc, make_client):
+    now = [1000.0]
+    fake_isc.expires_in = 100
+    fake_isc.tasks = _tasks(1)
+    client = make_client(clock=lambda: now[0])
+    client.list_tasks()
+    now[0] += 69  # 100 s lifetime minus the 30 s margin: still valid
+    client.list_tasks()
+    assert fake_isc.tokens_issued == 1
+    now[0] += 2
+    client.list_tasks()
+    assert fake_isc.tokens_issued == 2
+    assert not any("401" in warning for warning in client.warnings)
+
+
+def test_a_given_access_token_is_used_and_never_refreshed(fake_isc, make_client):
+    fake_isc.valid_tokens.add("given")
+    fake_isc.tasks = _tasks(1)
+    client = make_client(client_id=None, client_secret=None, access_token="given")
+    assert len(client.list_tasks()) == 1
+    fake_isc.valid_tokens.clear()
+    with pytest.raises(AuthenticationError) as error:
+        client.list_tasks()
+    assert fake_isc.tokens_issued == 0
+    assert "given" not in error.value.message
+
+
+def test_bad_client_secret_names_the_client_id_but_not_the_secret(fake_isc, make_client, fake_secret):
+    wrong = fake_secret + "wrong"
+    with pytest.raises(AuthenticationError) as error:
+        make_client(client_secret=wrong).list_tasks()
+    text = error.value.message + json.dumps(error.value.detail)
+    assert "'cid'" in error.value.message and "invalid_client" in text
+    for form in (wrong, quote_plus(wrong), json.dumps(wrong)[1:-1], fake_secret, quote_plus(fake_secret)):
+        assert form not in text
+
+
+def test_retries_honour_retry_after_and_warn(fake_isc, make_client):
+    fake_isc.tasks = _tasks(2)
+    fake_isc.script((429, {"Retry-After": "7"}, {"message": " Rate Limit Exceeded "}), (503, {"Retry-After": "2"}, None))
+    client = make_client()
+    assert len(client.list_tasks()) == 2
+    assert client.sleeps == [7.0, 2.0]
+    assert len(client.warnings) == 2
+    assert "HTTP 429" in client.warnings[0] and "7.0s" in client.warnings[0] and "Retry-After" in client.warnings[0]
+
+
+def test_retries_back_off_exponentially_with_jitter_when_no_retry_after(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    client = make_client(retries=4)
+    fake_isc.script((200, {}, TOKEN_ANSWER), (502, {}, None), (504, {}, None), (503, {}, None), (502, {}, None))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    assert len(client.list_tasks()) == 1
+    # urllib3 retries the first time at once, then waits factor * 2**(n-1) plus up to BACKOFF_JITTER
+    assert client.sleeps[0] == 2.0 or 2.0 <= client.sleeps[0] <= 3.0
+    assert 4.0 <= client.sleeps[1] <= 5.0 and 8.0 <= client.sleeps[2] <= 9.0
+    assert len(client.warnings) == 4
+
+
+def test_rate_limited_after_every_retry(fake_isc, make_client):
+    client = make_client(retries=2)
+    fake_isc.script((200, {}, TOKEN_ANSWER), *[(429, {"Retry-After": "1"}, {"message": " Rate Limit Exceeded "})] * 3)
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(RateLimitedError, match="HTTP 429: Rate Limit Exceeded") as error:
+        client.list_tasks()
+    assert error.value.status == 429
+    assert len(client.warnings) == 2
+
+
+def test_zero_retries_means_no_retry(fake_isc, make_client):
+    client = make_client(retries=0)
+    fake_isc.script((200, {}, TOKEN_ANSWER), (503, {}, None))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(ServerError):
+        client.list_tasks()
+    assert client.warnings == [] and client.sleeps == []
+
+
+def test_dropped_connection_is_retried(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    client = make_client()
+    fake_isc.script((200, {}, TOKEN_ANSWER), (None, None, None))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    assert len(client.list_tasks()) == 1
+    assert len(client.warnings) == 1
+
+
+@pytest.mark.parametrize("status, retried", [(429, True), (503, True), (502, False), (504, False)])
+def test_patch_is_repeated_only_when_it_cannot_have_been_applied(fake_isc, make_client, status, retried):
+    client = make_client()
+    fake_isc.script((200, {}, TOKEN_ANSWER), (status, {"Retry-After": "0"}, None), (200, {}, make_task(1)))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    if retried:
+        client.patch_task("abc", [])
+    else:
+        with pytest.raises(ServerError):
+            client.patch_task("abc", [])
+    assert [entry["method"] for entry in fake_isc.requests].count("PATCH") == (2 if retried else 1)
+
+
+def test_dropped_patch_is_not_repeated(fake_isc, make_client):
+    client = make_client()
+    fake_isc.script((200, {}, TOKEN_ANSWER), (None, None, None), (200, {}, make_task(1)))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(TransportError):
+        client.patch_task("abc", [])
+    assert [entry["method"] for entry in fake_isc.requests].count("PATCH") == 1
+
+
+ERROR_DTO = {"detailCode": "400.1 Bad Request Content", "trackingId": "t-42", "causes": [],
+             "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": "Invalid filter field 'foo'"}]}
+
+
+@pytest.mark.parametrize("status, body, error_type, text", [
+    (400, ERROR_DTO, BadRequestError, "Invalid filter field 'foo'"),
+    (403, None, ForbiddenError, "lack the right"),
+    (404, None, NotFoundError, "HTTP 404"),
+    (409, dict(ERROR_DTO, detailCode="409.0 Conflict", messages=[{"text": "test failed"}]), ConflictError, "test failed"),
+    (500, ERROR_DTO, ServerError, "trackingId t-42"),
+])
+def test_error_answers_become_typed_errors(fake_isc, make_client, status, body, error_type, text):
+    client = make_client(retries=0)
+    fake_isc.script((200, {}, TOKEN_ANSWER), (status, {}, body))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(error_type, match=text) as error:
+        client.list_tasks(filters="foo eq 1")
+    assert error.value.status == status
+    assert error.value.message.startswith("GET /beta/task-status failed with HTTP")
+
+
+def test_not_found_on_get(fake_isc, make_client):
+    with pytest.raises(NotFoundError):
+        make_client().get_task("nope")
+
+
+def test_unreachable_host_is_a_transport_error(make_client):
+    client = IscClient("http://127.0.0.1:9", client_id="cid", client_secret="x", retries=0, sleep=lambda s: None)
+    with pytest.raises(TransportError, match="could not reach http://127.0.0.1:9"):
+        client.list_tasks()
+
+
+def test_tls_failure_names_the_options(tmp_path):
+    import ssl
+    import subprocess
+    from http.server import HTTPServer, BaseHTTPRequestHandler
+    import threading
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                           "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True, check=False)
+    if made.returncode:
+        pytest.skip("openssl is not available to make a self-signed certificate")
+    server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    client = IscClient(f"https://127.0.0.1:{server.server_address[1]}", access_token="x", retries=0)
+    with pytest.raises(TransportError, match="ca_path.*validate_certs"):
+        client.get_task("abc")
+    server.server_close()
+
+
+def test_timeout_is_a_transport_error(fake_isc, make_client):
+    client = make_client(retries=0, timeout=0.2)
+    client.list_tasks()
+    fake_isc.delay = 0.5
+    with pytest.raises(TransportError, match="no answer within timeout 0.2s"):
+        client.list_tasks()
+
+
+def test_missing_requests_is_reported_with_missing_required_lib(monkeypatch):
+    monkeypatch.setattr(client_module, "HAS_REQUESTS", False)
+    with pytest.raises(Exception) as error:
+        IscClient("http://127.0.0.1:9", access_token="x")
+    assert "requests" in str(error.value) and "required" in str(error.value)
+
+
+def test_versions_table():
+    assert API_VERSIONS["beta"].has_pending_endpoint and not API_VERSIONS["beta"].has_isnull_filter
+    assert not API_VERSIONS["v2026"].has_pending_endpoint and "launcher" in API_VERSIONS["v2026"].filter_fields
+    assert API_VERSIONS["v1"].collection == "/task-status/v1"
+    assert [name for name, version in API_VERSIONS.items() if version.experimental_header] == ["v2024", "v2025", "v2026"]
