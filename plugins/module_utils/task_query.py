@@ -1,0 +1,262 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the sailpoint.isc collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The service layer of task_status_info: selection, the operations each API version needs, merging, waiting."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from ansible_collections.sailpoint.isc.plugins.module_utils import filters as isc_filters
+from ansible_collections.sailpoint.isc.plugins.module_utils.client import path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils.durations import parse_duration
+from ansible_collections.sailpoint.isc.plugins.module_utils.errors import NotFoundError, OptionError, WaitTimeoutError
+
+SCOPES = ("pending", "completed", "all")
+STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
+# option -> the filter field of ISC's list operation; unique_name has none in any version
+SELECTORS = {"completion_status": "completionStatus", "unique_name": None, "type": "type", "source_id": "sourceId", "launcher": "launcher"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Validated options of one query."""
+
+    scope: str = "all"
+    values: dict = field(default_factory=dict)
+    older_than: int | None = None
+    filters: str | None = None
+    sorters: str | None = None
+    max_results: int | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One ISC operation to run: ``list`` or ``pending``, its server filter, what remains to check client-side."""
+
+    name: str
+    filters: str | None
+    client_fields: tuple
+    pending_only: bool | None  # True: keep pending tasks only, False: completed only, None: both
+
+
+def _strings(params, option) -> list[str]:
+    values = params.get(option) or []
+    if isinstance(values, str):
+        values = [values]
+    cleaned = [str(value).strip() for value in values]
+    if any(not value for value in cleaned):
+        raise OptionError(f"{option} must not contain empty values")
+    return cleaned
+
+
+def _positive(params, option, allow_zero=False):
+    value = params.get(option)
+    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
+        raise OptionError(f"{option} must be {'0 or more' if allow_zero else 'more than 0'}, got {value}")
+    return value
+
+
+def selection_from_params(params: dict) -> Selection:
+    """Check every option; OptionError naming the option, before any request."""
+    scope = params.get("scope") or "all"
+    if scope not in SCOPES:
+        raise OptionError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    values = {option: _strings(params, option) for option in SELECTORS}
+    unknown = [value for value in values["completion_status"] if value.upper() not in STATUSES]
+    if unknown:
+        raise OptionError(f"completion_status must be among {', '.join(STATUSES)} (any case), got {', '.join(map(repr, unknown))}")
+    values["completion_status"] = [value.upper() for value in values["completion_status"]]
+    try:
+        older_than = parse_duration(params["older_than"]) if params.get("older_than") is not None else None
+    except ValueError as error:
+        raise OptionError(str(error)) from None
+    if params.get("wait") and not params.get("id"):
+        raise OptionError("wait needs id: it waits for one task to complete")
+    if params.get("id") is not None:
+        path_segment(params["id"], "id")
+        if params.get("filters") or params.get("sorters"):
+            raise OptionError("id selects one task; filters and sorters apply only to lists, leave them out")
+    _positive(params, "max_results", allow_zero=True)
+    _positive(params, "wait_timeout")
+    _positive(params, "wait_sleep")
+    return Selection(scope, {option: tuple(items) for option, items in values.items() if items}, older_than,
+                     params.get("filters") or None, params.get("sorters") or None, params.get("max_results"))
+
+
+def plan(version, selection: Selection) -> list[Operation]:
+    """The operations ``selection`` needs on ``version``; each selector goes to the server where it can."""
+    scope = selection.scope
+    if "completion_status" in selection.values:
+        # a pending task has no completionStatus, so it can never match one
+        if scope == "pending":
+            return []
+        scope = "completed"
+    operations = []
+    if not version.list_includes_pending:
+        if scope in ("completed", "all"):
+            operations.append(_list_operation(version, selection, None, pending_only=False))
+        if scope in ("pending", "all"):
+            if selection.filters:
+                raise OptionError(f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
+                                  "no filters; use api_version v2025 or later, or scope: completed")
+            operations.append(Operation("pending", None, tuple(selection.values), True))
+        return operations
+    if scope == "pending":
+        return [_list_operation(version, selection, isc_filters.is_null("completionStatus"), pending_only=True)]
+    if scope == "completed" and "completion_status" not in selection.values:
+        return [_list_operation(version, selection, isc_filters.condition("completionStatus", STATUSES), pending_only=False)]
+    return [_list_operation(version, selection, None, pending_only=False if scope == "completed" else None)]
+
+
+def _list_operation(version, selection, scope_filter, pending_only):
+    server, client = [scope_filter], []
+    for option, values in selection.values.items():
+        if SELECTORS[option] in version.filter_fields:
+            server.append(isc_filters.condition(SELECTORS[option], values))
+        else:
+            client.append(option)
+    return Operation("list", isc_filters.combine(*server, selection.filters), tuple(client), pending_only)
+
+
+# ---- client-side narrowing
+
+
+def _parse_time(text):
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
+
+
+def _task_values(task, option):
+    if option == "completion_status":
+        return [task.get("completionStatus")]
+    if option == "unique_name":
+        return [task.get("uniqueName")]
+    if option == "source_id":
+        return [(task.get("target") or {}).get("id")]
+    if option == "launcher":
+        return [task.get("launcher")]
+    # ISC's type filter matches task-definition names; fall back to one derived from uniqueName when absent
+    name = (task.get("attributes") or {}).get("taskDefinitionName") or (task.get("uniqueName") or "").upper().replace(" ", "_")
+    return [name]
+
+
+def matches(task: dict, operation: Operation, selection: Selection, cutoff) -> bool:
+    """Whether ``task`` passes what the server could not check; strings compare without case, as ISC's do."""
+    pending = task.get("completionStatus") is None
+    if operation.pending_only is not None and pending != operation.pending_only:
+        return False
+    for option in operation.client_fields:
+        wanted = {value.lower() for value in selection.values[option]}
+        if not any(value is not None and str(value).lower() in wanted for value in _task_values(task, option)):
+            return False
+    if cutoff is not None:
+        started = _parse_time(task.get("launched")) or _parse_time(task.get("created"))
+        if started is None or started >= cutoff:
+            return False
+    return True
+
+
+def _exact_on_server(operation, selection):
+    return not operation.client_fields and selection.older_than is None
+
+
+def sort_tasks(tasks: list, sorters: str) -> list:
+    """Tasks ordered by ISC-style sorters (``created``, ``-created``, several comma-separated)."""
+    ordered = list(tasks)
+    for sorter in reversed([part.strip() for part in sorters.split(",") if part.strip()]):
+        key = sorter.lstrip("-")
+        # a stable sort per key, least significant first; missing values sort first ascending
+        ordered.sort(key=lambda task, key=key: (task.get(key) is not None, str(task.get(key) or "")), reverse=sorter.startswith("-"))
+    return ordered
+
+
+# ---- the query
+
+
+def _collect(client, operation, selection, cutoff, keep_all):
+    """Matching tasks of one operation: all of them when ``keep_all``, else at most max_results."""
+    limit = None if keep_all else selection.max_results
+    # the server can stop early only when it applies the whole selection and orders what it returns
+    server_sorted = operation.name == "list" or not selection.sorters
+    server_max = limit if _exact_on_server(operation, selection) and server_sorted else None
+    sorters = selection.sorters if operation.name == "list" else None
+    found = []
+    for task in client.iter_tasks(operation.filters, sorters, server_max, operation.name):
+        if matches(task, operation, selection, cutoff):
+            found.append(task)
+            if limit is not None and len(found) >= limit and server_sorted:
+                break
+    return found
+
+
+def _search(client, selection, count, now):
+    operations = plan(client.version, selection)
+    cutoff = now - timedelta(seconds=selection.older_than) if selection.older_than is not None else None
+    counted_on_server = count and all(_exact_on_server(operation, selection) for operation in operations)
+    merged = {}
+    for operation in operations:
+        for task in _collect(client, operation, selection, cutoff, keep_all=count and not counted_on_server):
+            merged.setdefault(task.get("id"), task)
+    tasks = list(merged.values())
+    if selection.sorters and (len(operations) > 1 or any(operation.name == "pending" for operation in operations)):
+        tasks = sort_tasks(tasks, selection.sorters)
+    result = {"tasks": tasks if selection.max_results is None else tasks[:selection.max_results]}
+    if count:
+        result["total"] = sum(client.count_tasks(op.filters, op.name) for op in operations) if counted_on_server else len(tasks)
+    return result
+
+
+def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=time.monotonic):
+    """Poll a task until it has a completionStatus; (task, elapsed seconds) or WaitTimeoutError."""
+    start = clock()
+    while True:
+        try:
+            task = client.get_task(task_id)
+        except NotFoundError as error:
+            raise NotFoundError(f"id {task_id!r}: no such task, so there is nothing to wait for ({error.message})", error.status, error.detail) from None
+        elapsed = clock() - start
+        if task.get("completionStatus") is not None:
+            return task, round(elapsed, 3)
+        if elapsed >= timeout:
+            raise WaitTimeoutError(
+                f"wait_timeout: task {task_id} ({task.get('uniqueName')}) is still pending after {elapsed:.0f}s "
+                f"(progress {task.get('progress')!r}, {task.get('percentComplete')}% complete); raise wait_timeout to wait longer",
+                detail={"task": task, "elapsed": round(elapsed, 3)})
+        sleep(max(0.0, min(interval, timeout - elapsed)))
+
+
+def _by_id(client, params, selection, now, sleep, clock):
+    result = {}
+    if params.get("wait"):
+        task, result["elapsed"] = wait_for_task(client, params["id"], params.get("wait_timeout") or 300, params.get("wait_sleep") or 5, sleep, clock)
+    else:
+        try:
+            task = client.get_task(params["id"])
+        except NotFoundError:
+            task = None
+    # the structured selectors narrow a single task as they narrow a list
+    operation = Operation("get", None, tuple(selection.values), {"pending": True, "completed": False}.get(selection.scope))
+    cutoff = now - timedelta(seconds=selection.older_than) if selection.older_than is not None else None
+    result["tasks"] = [task] if task is not None and matches(task, operation, selection, cutoff) else []
+    if selection.max_results is not None:
+        result["tasks"] = result["tasks"][:selection.max_results]
+    if params.get("count"):
+        result["total"] = len(result["tasks"])
+    return result
+
+
+def query_tasks(client, params: dict, now=None, sleep=time.sleep, clock=time.monotonic) -> dict:
+    """The result of task_status_info: ``tasks``, ``total`` when ``count``, ``elapsed`` when ``wait``."""
+    selection = selection_from_params(params)
+    now = now or datetime.now(timezone.utc)
+    if params.get("id") is not None:
+        result = _by_id(client, params, selection, now, sleep, clock)
+    else:
+        result = _search(client, selection, bool(params.get("count")), now)
+    # ISC's answers could echo a secret back (e.g. in a message); a result must never carry one
+    return dict(client.redactor.data(result), changed=False)

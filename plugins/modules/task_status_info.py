@@ -1,0 +1,233 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the sailpoint.isc collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: task_status_info
+short_description: Find SailPoint ISC task statuses, count them or wait for one
+description:
+  - Reads task statuses (aggregations, identity refreshes and other background tasks) from SailPoint Identity Security
+    Cloud (ISC), one by O(id) or many selected by O(scope), structured selectors, age, or raw ISC filters.
+  - Chooses the operations each O(api_version) offers (C(/task-status/pending-tasks) or C(completionStatus isnull)),
+    merges their answers without duplicates, and reads every page.
+  - Selectors are sent to ISC as a filter where the version supports the field, and applied by the module otherwise,
+    so every version gives the same answer.
+  - Never changes anything.
+version_added: 1.0.0
+author:
+  - sailpoint.isc contributors
+extends_documentation_fragment:
+  - sailpoint.isc.connection
+  - sailpoint.isc.attributes.INFO_MODULE
+options:
+  id:
+    description:
+      - The id of one task. Returns it, or an empty list when ISC answers 404 (unknown, or older than ISC's 90 days).
+      - The selectors below still narrow the task; O(filters) and O(sorters) cannot be combined with O(id).
+    type: str
+  scope:
+    description:
+      - Which tasks to read. V(pending) are tasks without a C(completionStatus).
+    type: str
+    choices: [pending, completed, all]
+    default: all
+  completion_status:
+    description:
+      - Keep tasks whose C(completionStatus) is one of these (V(SUCCESS), V(WARNING), V(ERROR), V(TERMINATED),
+        V(TEMPERROR), any case). Implies completed tasks.
+    type: list
+    elements: str
+  unique_name:
+    description:
+      - Keep tasks whose C(uniqueName) is one of these, for example V(Cloud Account Aggregation). Case-insensitive.
+      - ISC has no filter on this field, so it is always applied by the module.
+    type: list
+    elements: str
+  type:
+    description:
+      - Keep tasks of these task definitions, for example V(CLOUD_ACCOUNT_AGGREGATION) or V(IDENTITY_REFRESH), as ISC's
+        C(type) filter understands them (not C(QUARTZ) or C(QPOC)).
+      - When the module applies it itself, it compares C(attributes.taskDefinitionName), or the C(uniqueName) in upper
+        case with underscores when that attribute is missing.
+    type: list
+    elements: str
+  source_id:
+    description:
+      - Keep tasks whose C(target.id) (the source of an aggregation) is one of these.
+    type: list
+    elements: str
+  launcher:
+    description:
+      - Keep tasks started by one of these (C(launcher)). Sent to ISC with V(v2026) and V(v1), applied by the module otherwise.
+    type: list
+    elements: str
+  older_than:
+    description:
+      - Keep tasks launched (or created, when never launched) longer ago than this duration, for example V(90s),
+        V(30m), V(6h), V(2d) or V(1h30m). A bare number counts as seconds.
+      - With O(scope=pending), this selects stuck tasks.
+    type: str
+  filters:
+    description:
+      - A raw ISC filter expression, for example V(type eq "IDENTITY_REFRESH"), added with C(and) to the selectors.
+      - Not possible for pending tasks with V(beta) or V(v2024), whose pending-tasks operation takes no filters.
+    type: str
+  sorters:
+    description:
+      - Raw ISC sorters, for example V(-created). Merged answers of several operations are sorted by the module.
+    type: str
+  max_results:
+    description:
+      - Return at most this many tasks. By default, all.
+    type: int
+  count:
+    description:
+      - Also return RV(total), the number of matching tasks (before O(max_results)), from ISC's C(X-Total-Count) when ISC
+        applies the whole selection, else counted by the module.
+    type: bool
+    default: false
+  wait:
+    description:
+      - With O(id), poll the task until it has completed, then return it and RV(elapsed).
+      - Fails when O(wait_timeout) passes first.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait for the task to complete.
+    type: float
+    default: 300
+  wait_sleep:
+    description:
+      - Seconds between two polls.
+    type: float
+    default: 5
+notes:
+  - Returned tasks keep ISC's own field names (C(completionStatus), C(uniqueName)), so SailPoint's documentation applies.
+seealso:
+  - module: sailpoint.isc.task_status
+"""
+
+EXAMPLES = r"""
+- name: Stuck tasks, pending for more than 6 hours
+  sailpoint.isc.task_status_info:
+    base_url: "{{ isc_base_url }}"
+    client_id: "{{ isc_client_id }}"
+    client_secret: "{{ isc_client_secret }}"
+    scope: pending
+    older_than: 6h
+  register: stuck
+
+- name: Failed account aggregations of one source, newest first, with the total
+  sailpoint.isc.task_status_info:
+    base_url: "{{ isc_base_url }}"
+    client_id: "{{ isc_client_id }}"
+    client_secret: "{{ isc_client_secret }}"
+    api_version: v2025
+    completion_status: [ERROR, TERMINATED]
+    type: [CLOUD_ACCOUNT_AGGREGATION]
+    sorters: -created
+    max_results: 10
+    count: true
+  register: failed
+
+- name: Set the connection once for every module of the collection
+  module_defaults:
+    group/sailpoint.isc.isc:
+      base_url: "{{ isc_base_url }}"
+      client_id: "{{ isc_client_id }}"
+      client_secret: "{{ isc_client_secret }}"
+      api_version: v2026
+  block:
+    - name: Wait up to ten minutes for one task to complete
+      sailpoint.isc.task_status_info:
+        id: "{{ stuck.tasks[0].id }}"
+        wait: true
+        wait_timeout: 600
+        wait_sleep: 10
+      register: finished
+      when: stuck.tasks | length > 0
+
+    - name: Raw filter for anything the selectors do not cover
+      sailpoint.isc.task_status_info:
+        filters: 'launcher eq "sweep" or launcher eq "scheduler"'
+"""
+
+RETURN = r"""
+tasks:
+  description:
+    - The matching task statuses, as ISC returns them.
+    - Empty when nothing matches, or when O(id) is unknown to ISC.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: 2c9180835d2e5168015d32f890ca1581
+      type: QUARTZ
+      uniqueName: Cloud Account Aggregation
+      description: Aggregate from the specified application
+      parentName: null
+      launcher: sweep
+      target: {id: 2c9180835d2e5168015d32f890ca1581, type: APPLICATION, name: Active Directory [source]}
+      created: "2026-07-11T21:23:15.000Z"
+      modified: "2026-07-11T21:23:15.000Z"
+      launched: "2026-07-11T21:23:15.000Z"
+      completed: null
+      completionStatus: null
+      messages: []
+      returns: []
+      attributes: {appId: c31386cb18bb403cbb6df4c86294ff82, taskDefinitionName: CLOUD_ACCOUNT_AGGREGATION}
+      progress: Processing accounts
+      percentComplete: 42
+total:
+  description: The number of matching tasks before O(max_results).
+  returned: when O(count=true)
+  type: int
+  sample: 42
+elapsed:
+  description: Seconds spent waiting for the task to complete.
+  returned: when O(wait=true)
+  type: float
+  sample: 12.5
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sailpoint.isc.plugins.module_utils import connection, errors, task_query
+
+
+def argument_spec():
+    spec = connection.argument_spec()
+    spec.update(
+        id=dict(type="str"),
+        scope=dict(type="str", choices=list(task_query.SCOPES), default="all"),
+        completion_status=dict(type="list", elements="str"),
+        unique_name=dict(type="list", elements="str"),
+        type=dict(type="list", elements="str"),
+        source_id=dict(type="list", elements="str"),
+        launcher=dict(type="list", elements="str"),
+        older_than=dict(type="str"),
+        filters=dict(type="str"),
+        sorters=dict(type="str"),
+        max_results=dict(type="int"),
+        count=dict(type="bool", default=False),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="float", default=300),
+        wait_sleep=dict(type="float", default=5),
+    )
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        client = connection.client_from_params(module.params, warn=module.warn)
+        result = task_query.query_tasks(client, module.params)
+    except errors.IscError as error:
+        errors.fail(module, error)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
