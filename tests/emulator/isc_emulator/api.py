@@ -1,0 +1,183 @@
+"""The task-status operations of one API version, behind the gateway's faults, auth and rate limit."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from isc_emulator import filters, patch
+from isc_emulator.clock import WINDOW_MS, now_ms, parse_iso
+from isc_emulator.responses import JSON_TYPE, Drop, Response, error, raw_json, rate_limited
+
+MAX_LIMIT = 250
+PATCH_TYPES = ("application/json-patch+json", "application/json")
+
+
+class BadRequest(Exception):
+    pass
+
+
+def handle(emulator, tenant, version, request, tail):
+    injected = _inject(tenant)
+    if injected is not None:
+        return injected
+    grant, denied = emulator.authenticate(tenant, request)
+    if denied is not None:
+        return denied
+    request.client_id = grant.client_id
+    config = tenant.faults
+    if config.require_experimental and version.experimental and request.headers.get("x-sailpoint-experimental", "").lower() != "true":
+        return error(400, "This API is experimental: send the header X-SailPoint-Experimental: true")
+    wait = tenant.limiter.admit((grant.client_id, version.name), config.rate_limit)
+    if wait:
+        return rate_limited(wait)
+    try:
+        return _dispatch(emulator, tenant, version, request, tail, grant)
+    except BadRequest as problem:
+        return error(400, str(problem))
+
+
+def _inject(tenant):
+    """A fault the gateway would throw before the service sees the request, or None."""
+    config = tenant.faults
+    if config.latency_ms:
+        time.sleep(config.latency_ms / 1000)
+    rng = tenant.rng
+    if config.drop_rate and rng.random() < config.drop_rate:
+        raise Drop()
+    if config.fault_rate and rng.random() < config.fault_rate:
+        status = rng.choice(config.statuses)
+        if status == 429:
+            return rate_limited(config.retry_after, note="injected")
+        return error(status, "Injected fault: the service is unavailable, try again", note="injected")
+    return None
+
+
+def _dispatch(emulator, tenant, version, request, tail, grant):
+    method = request.method
+    if not tail:
+        if method == "GET":
+            return _list(emulator, tenant, version, request, pending=False)
+    elif tail == ["pending-tasks"] and version.has_pending_endpoint:
+        if method in ("GET", "HEAD"):
+            return _list(emulator, tenant, version, request, pending=True)
+    elif len(tail) == 1 and tail[0] != "pending-tasks":
+        if method == "GET":
+            return _get(emulator, tenant, tail[0])
+        if method == "PATCH":
+            return _patch(emulator, tenant, request, tail[0], grant)
+    else:
+        return error(404, "No such path %s" % request.path[:200])
+    return error(405, "Method %s is not allowed on %s" % (method, request.path[:200]))
+
+
+def _integer(params, name, default, maximum=None):
+    text = params.get(name, [None])[0]
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest("Query parameter %s must be an integer, not %r" % (name, text[:50])) from None
+    if value < 0 or (maximum is not None and value > maximum):
+        raise BadRequest("Query parameter %s must be between 0 and %s, not %d" % (name, maximum if maximum is not None else "any", value))
+    return value
+
+
+def _boolean(params, name):
+    text = params.get(name, ["false"])[0].lower()
+    if text not in ("true", "false"):
+        raise BadRequest("Query parameter %s must be true or false, not %r" % (name, text[:50]))
+    return text == "true"
+
+
+def _sorters(text):
+    """True for newest first; only created is sortable."""
+    descending = False
+    for part in text.split(","):
+        field = part.strip()
+        descending = field.startswith("-")
+        if field.lstrip("-") != "created" or field.count("-") > 1:
+            raise BadRequest("Unsupported sorter %r; only created (or -created) is supported" % field[:50])
+    return descending
+
+
+def _where(version, params, pending):
+    clauses, values = [], []
+    if pending:
+        clauses.append("status IS NULL")
+    elif not version.list_includes_pending:
+        clauses.append("status IS NOT NULL")
+    expression = params.get("filters", [None])[0]
+    if expression is not None and not pending:
+        try:
+            sql, sql_params = filters.to_sql(filters.parse(expression, version))
+        except filters.FilterError as problem:
+            raise BadRequest(str(problem)) from None
+        clauses.append(sql)
+        values += sql_params
+    return " AND ".join(clauses) or "1", values
+
+
+def _list(emulator, tenant, version, request, pending):
+    params = request.params()
+    limit = _integer(params, "limit", MAX_LIMIT, MAX_LIMIT)
+    offset = _integer(params, "offset", 0)
+    count = _boolean(params, "count")
+    descending = _sorters(params["sorters"][0]) if "sorters" in params and not pending else False
+    where, values = _where(version, params, pending)
+    since = now_ms() - WINDOW_MS
+    rows = emulator.store.page(tenant.name, since, where, values, descending, limit, offset) if limit else []
+    headers = {"X-Total-Count": str(emulator.store.count(tenant.name, since, where, values))} if count else {}
+    response = raw_json(200, "[" + ",".join(rows) + "]", headers)
+    if request.method == "HEAD":
+        # HEAD answers the GET's headers, Content-Length included, with no body.
+        response.headers["Content-Length"] = str(len(response.body))
+        response.body = b""
+    return response
+
+
+def _visible(found):
+    return found is not None and found[1] >= now_ms() - WINDOW_MS
+
+
+def _get(emulator, tenant, task_id):
+    found = emulator.store.get(tenant.name, task_id)
+    if not _visible(found):
+        return error(404, "TaskStatus %s was not found" % task_id[:64])
+    return raw_json(200, found[0])
+
+
+def _patch(emulator, tenant, request, task_id, grant):
+    if not grant.may_write:
+        return error(403, "The client is not allowed to update task statuses (a user with write access is needed)")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in PATCH_TYPES:
+        return error(415, "Content-Type must be application/json-patch+json")
+    try:
+        operations = json.loads(request.body.decode("utf-8"))
+        patch.check_operations(operations)
+    except (ValueError, UnicodeDecodeError) as problem:
+        return error(400, "The request body is not valid JSON: %s" % str(problem)[:100])
+    except patch.PatchError as problem:
+        return error(problem.status, problem.message)
+    return _apply(emulator, tenant, task_id, operations)
+
+
+def _apply(emulator, tenant, task_id, operations):
+    cutoff = now_ms() - WINDOW_MS
+
+    def change(task):
+        if parse_iso(task["created"]) < cutoff:
+            raise LookupError(task_id)
+        return patch.apply(task, operations, now_ms())
+
+    try:
+        task = emulator.store.update(tenant.name, task_id, change)
+    except patch.PatchError as problem:
+        return error(problem.status, problem.message)
+    except LookupError:
+        task = None
+    if task is None:
+        return error(404, "TaskStatus %s was not found" % task_id[:64])
+    return Response(200, json.dumps(task, separators=(",", ":")).encode("utf-8"), {"Content-Type": JSON_TYPE})

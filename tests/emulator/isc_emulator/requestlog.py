@@ -1,0 +1,58 @@
+"""The request log the control surface serves: what was asked and answered, never a secret."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import urllib.parse
+
+from isc_emulator.clock import iso
+
+SECRET_WORDS = ("secret", "token", "password", "assertion", "code", "key")
+REDACTED = "REDACTED"
+MAX_ENTRIES = 100_000
+
+
+def redact_query(query):
+    """The query string with the value of any secret-looking parameter replaced."""
+    if not query:
+        return ""
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    safe = [(key, REDACTED if any(word in key.lower() for word in SECRET_WORDS) else value) for key, value in pairs]
+    return urllib.parse.urlencode(safe)
+
+
+class RequestLog:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = collections.deque(maxlen=MAX_ENTRIES)
+        self._seq = 0
+
+    def add(self, request, tenant, response, started, note=None):
+        client_id = None
+        if request.path.endswith("/oauth/token"):
+            client_id = urllib.parse.parse_qs(request.query).get("client_id", [None])[0]
+            if client_id is None and "form-urlencoded" in request.headers.get("content-type", ""):
+                client_id = urllib.parse.parse_qs(request.body.decode("utf-8", "replace")).get("client_id", [None])[0]
+        entry = {
+            "tenant": tenant.name if tenant else None, "method": request.method, "path": request.path,
+            "query": redact_query(request.query), "status": response.status if response else None,
+            "time": iso(int(started * 1000)), "client_id": client_id or request.client_id,
+            "fault": note or (response.note if response else None),
+        }
+        with self._lock:
+            self._seq += 1
+            entry["seq"] = self._seq
+            self._entries.append(entry)
+
+    def since(self, seq=0, tenant=None):
+        with self._lock:
+            entries = list(self._entries)
+        return [entry for entry in entries if entry["seq"] > seq and (tenant is None or entry["tenant"] == tenant)]
+
+    def clear(self, tenant=None):
+        with self._lock:
+            if tenant is None:
+                self._entries.clear()
+            else:
+                self._entries = collections.deque((e for e in self._entries if e["tenant"] != tenant), maxlen=MAX_ENTRIES)

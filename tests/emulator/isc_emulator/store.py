@@ -1,0 +1,93 @@
+"""Tenants and task statuses in SQLite; every task kept as its serialized JSON so pages are assembled, not encoded."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+
+from isc_emulator import seed
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (name TEXT PRIMARY KEY, position INTEGER NOT NULL, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, id_lc TEXT NOT NULL, created_ms INTEGER NOT NULL,
+    status TEXT, source_id TEXT, type_name TEXT, launcher TEXT, body TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS tasks_by_created ON tasks (tenant, created_ms, id);
+"""
+COLUMNS = "id, id_lc, created_ms, status, source_id, type_name, launcher, body"
+
+
+class Store:
+    """One connection behind one lock: reads are short, and a PATCH's read-modify-write can never interleave."""
+
+    def __init__(self, path=None):
+        self.path = path or ":memory:"
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if path:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self):
+        with self.lock:
+            self.db.close()
+
+    def tenants(self):
+        with self.lock:
+            rows = self.db.execute("SELECT name, config FROM tenants ORDER BY position").fetchall()
+        return [dict(json.loads(config), name=name) for name, config in rows]
+
+    def save_tenant(self, name, position, config):
+        with self.lock:
+            self.db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?, ?)", (name, position, json.dumps(config)))
+
+    def replace_all(self, tenant, rows):
+        with self.lock, self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM tasks WHERE tenant = ?", (tenant,))
+            self._insert(tenant, rows)
+
+    def upsert(self, tenant, rows):
+        with self.lock, self.db:
+            self.db.execute("BEGIN")
+            self._insert(tenant, rows)
+
+    def _insert(self, tenant, rows):
+        self.db.executemany(
+            "INSERT OR REPLACE INTO tasks (tenant, %s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" % COLUMNS,
+            ((tenant,) + tuple(row) for row in rows),
+        )
+
+    def page(self, tenant, since_ms, where, params, descending, limit, offset):
+        order = "DESC" if descending else "ASC"
+        sql = "SELECT body FROM tasks WHERE tenant = ? AND created_ms >= ? AND %s ORDER BY created_ms %s, id %s LIMIT ? OFFSET ?" % (where, order, order)
+        with self.lock:
+            return [row[0] for row in self.db.execute(sql, [tenant, since_ms] + params + [limit, offset])]
+
+    def count(self, tenant, since_ms, where, params):
+        sql = "SELECT COUNT(*) FROM tasks WHERE tenant = ? AND created_ms >= ? AND %s" % where
+        with self.lock:
+            return self.db.execute(sql, [tenant, since_ms] + params).fetchone()[0]
+
+    def get(self, tenant, task_id):
+        """(body, created_ms) or None."""
+        with self.lock:
+            return self.db.execute("SELECT body, created_ms FROM tasks WHERE tenant = ? AND id = ?", (tenant, task_id)).fetchone()
+
+    def update(self, tenant, task_id, change):
+        """Apply ``change(task) -> task`` atomically; returns the new task, or None for an unknown id."""
+        with self.lock:
+            found = self.get(tenant, task_id)
+            if found is None:
+                return None
+            task = change(json.loads(found[0]))
+            self.upsert(tenant, [seed.index_row(task)])
+            return task
+
+    def all_tasks(self, tenant):
+        with self.lock:
+            return self.db.execute("SELECT body, created_ms FROM tasks WHERE tenant = ? ORDER BY created_ms, id", (tenant,)).fetchall()

@@ -1,0 +1,167 @@
+"""Test helpers: an in-process emulator whose every API response is checked against SailPoint's specification."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import functools
+import json
+import threading
+import urllib.parse
+
+import requests
+from openapi_core import OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+from openapi_core.templating.paths.exceptions import PathError
+from openapi_core.templating.responses.exceptions import ResponseNotFound
+
+from isc_emulator import faults, versions
+from isc_emulator.app import Emulator, Options
+from isc_emulator.server import make_server, start_in_thread
+from isc_emulator.spec import spec_path
+
+SPEC_HOST = "https://acme.api.identitynow.com"
+# Statuses a gateway or the emulator may answer that the specification does not describe for an operation.
+UNDESCRIBED = {405, 415, 502, 503}
+
+
+@functools.lru_cache(maxsize=None)
+def openapi(spec_name):
+    return OpenAPI.from_file_path(str(spec_path(spec_name)))
+
+
+class ContractChecker:
+    """Validates each (request, response) the emulator produces; failures are kept for the fixture to report."""
+
+    def __init__(self):
+        self.failures = []
+        self.checked = collections.Counter()
+        self.lock = threading.Lock()
+
+    def spec_call(self, path):
+        """(spec name, path as the spec's server sees it) for an API path, or None for token/control paths."""
+        parts = path.strip("/").split("/")[1:]
+        if len(parts) >= 2 and parts[0] in ("beta", "v2024", "v2025", "v2026") and parts[1] == "task-status":
+            return parts[0], "/" + "/".join(parts)
+        if parts[:2] == ["task-status", "v1"]:
+            spec = versions.get("v1").spec
+            return spec, "/%s/task-status/%s" % (spec, "/".join(parts[2:]))
+        return None
+
+    def check(self, request, response):
+        call = self.spec_call(request.path)
+        if call is None or request.path.startswith("/_control"):
+            return
+        spec_name, spec_path_ = call
+        args = urllib.parse.parse_qs(request.query, keep_blank_values=True)
+        mock_request = MockRequest(SPEC_HOST, request.method.lower(), spec_path_.rstrip("/"), args={k: v[0] for k, v in args.items()})
+        content_type = response.headers.get("Content-Type")
+        body = b"" if request.method == "HEAD" else response.body
+        try:
+            openapi(spec_name).validate_response(mock_request, MockResponse(body, response.status, dict(response.headers), content_type))
+        except ResponseNotFound as problem:
+            if response.status not in UNDESCRIBED:
+                self._fail(request, response, problem)
+        except PathError as problem:
+            # A path or method the specification lacks must be refused, never served.
+            if response.status not in (404, 405):
+                self._fail(request, response, problem)
+        except Exception as problem:  # pylint: disable=broad-except
+            self._fail(request, response, problem)
+        with self.lock:
+            self.checked[(spec_name, response.status)] += 1
+
+    def _fail(self, request, response, problem):
+        with self.lock:
+            self.failures.append("%s %s -> %d: %s" % (request.method, request.path, response.status, str(problem)[:500]))
+
+
+class Running:
+    """An emulator served on a free loopback port, with helpers to call it."""
+
+    def __init__(self, emulator, server, checker):
+        self.emulator = emulator
+        self.server = server
+        self.checker = checker
+        self.info = emulator.describe(server.root_url)
+        self.root = server.root_url
+        self.base_url = self.info["base_url"]
+        self.control_url = self.info["control_url"]
+        self.session = requests.Session()
+
+    def clients(self, tenant=None):
+        if tenant is None:
+            return self.info["clients"]
+        return next(item["clients"] for item in self.info["tenants"] if item["name"] == tenant)
+
+    def token(self, role="admin", tenant=None):
+        client = self.clients(tenant)[role]
+        base = self.base_url if tenant is None else "%s/%s" % (self.root, tenant)
+        reply = self.session.post(base + "/oauth/token", data={"grant_type": "client_credentials", **{k: client[k] for k in ("client_id", "client_secret")}})
+        reply.raise_for_status()
+        return reply.json()["access_token"]
+
+    def api(self, role="admin", tenant=None):
+        return ApiClient(self, self.token(role, tenant), self.base_url if tenant is None else "%s/%s" % (self.root, tenant))
+
+    def control(self, method, call, payload=None, **params):
+        reply = self.session.request(method, "%s/%s" % (self.control_url, call), json=payload, params=params)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+
+class ApiClient:
+    def __init__(self, running, token, base_url):
+        self.running = running
+        self.token = token
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = "Bearer " + token
+
+    def url(self, version, tail=""):
+        prefix = "/task-status/v1" if version == "v1" else "/%s/task-status" % version
+        return self.base_url + prefix + tail
+
+    def get(self, version, tail="", **params):
+        return self.session.get(self.url(version, tail), params=params)
+
+    def head(self, version, tail="", **params):
+        return self.session.head(self.url(version, tail), params=params)
+
+    def patch(self, version, task_id, operations, content_type="application/json-patch+json"):
+        data = operations if isinstance(operations, (bytes, str)) else json.dumps(operations)
+        return self.session.patch(self.url(version, "/" + task_id), data=data, headers={"Content-Type": content_type})
+
+    def all(self, version, **params):
+        reply = self.get(version, limit=250, **params)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+
+def checked(emulator, checker):
+    original = emulator.handle
+
+    def handle(request):
+        response = original(request)
+        checker.check(request, response)
+        return response
+
+    emulator.handle = handle
+    return emulator
+
+
+@contextlib.contextmanager
+def running_emulator(tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, **fault_settings):
+    checker = ContractChecker()
+    options = Options(tasks=tasks, pending=pending, stuck=stuck, tenants=tenants, state=state,
+                      faults=faults.FaultConfig(rate_limit=rate_limit, **fault_settings))
+    emulator = checked(Emulator(options), checker)
+    server = make_server(emulator)
+    start_in_thread(server)
+    try:
+        yield Running(emulator, server, checker)
+    finally:
+        server.shutdown()
+        server.server_close()
+        emulator.close()
+    assert not checker.failures, "responses that break the specification:\n" + "\n".join(checker.failures)
