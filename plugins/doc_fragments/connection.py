@@ -32,14 +32,15 @@ options:
     type: str
   client_secret:
     description:
-      - Client secret belonging to O(client_id). It never appears in a result, a warning or an error message, in plain,
-        urlencoded or JSON-escaped form.
+      - Client secret belonging to O(client_id).
+      - It never appears in a result, a warning or an error message, in plain, urlencoded or JSON-escaped form.
       - If not set, the value of the E(SAIL_CLIENT_SECRET) environment variable is used.
     type: str
   access_token:
     description:
       - An access token already issued, used instead of O(client_id) and O(client_secret). It cannot be renewed, so a
         401 answer fails the task.
+      - It never appears in a result, a warning or an error message, in plain, urlencoded or JSON-escaped form.
       - If not set, the value of the E(SAIL_ACCESS_TOKEN) environment variable is used.
       - Mutually exclusive with O(client_id).
     type: str

@@ -1,0 +1,142 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The option table, the argument spec, the env fallbacks and the doc fragment cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment
+from ansible_collections.sailpoint.isc.plugins.module_utils import connection
+from ansible_collections.sailpoint.isc.plugins.module_utils.errors import OptionError
+
+DOCUMENTED = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+ENV_VARS = ("SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_ACCESS_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_fragment_documents_exactly_the_table():
+    assert list(DOCUMENTED) == [option.name for option in connection.CONNECTION_OPTIONS]
+
+
+@pytest.mark.parametrize("option", connection.CONNECTION_OPTIONS, ids=lambda option: option.name)
+def test_fragment_matches_the_table(option):
+    documented = DOCUMENTED[option.name]
+    assert documented["type"] == option.type
+    assert documented.get("default") == option.default
+    assert (tuple(documented["choices"]) if "choices" in documented else None) == option.choices
+    text = " ".join(documented["description"])
+    assert re.findall(r"E\((SAIL_\w+)\)", text)[:1] == ([option.env] if option.env else [])
+    if option.env:
+        assert f"If not set, the value of the E({option.env}) environment variable is used." in documented["description"]
+    # no_log has no key in a module's documentation, so the fragment says it in words
+    assert ("never appears in a result, a warning or an error message" in text) == option.no_log
+
+
+@pytest.mark.parametrize("option", connection.CONNECTION_OPTIONS, ids=lambda option: option.name)
+def test_argument_spec_follows_the_table(option):
+    entry = connection.argument_spec()[option.name]
+    assert entry["type"] == option.type
+    assert entry.get("default") == option.default
+    assert entry.get("no_log", False) == option.no_log
+    assert entry.get("choices") == (list(option.choices) if option.choices else None)
+    assert (entry["fallback"][1] if "fallback" in entry else None) == ([option.env] if option.env else None)
+
+
+def test_secrets_are_no_log_and_nothing_else_is():
+    assert {option.name for option in connection.CONNECTION_OPTIONS if option.no_log} == {"client_secret", "access_token"}
+
+
+def test_env_fallbacks_fill_the_options(monkeypatch):
+    monkeypatch.setenv("SAIL_BASE_URL", "https://acme.api.identitynow.com")
+    monkeypatch.setenv("SAIL_CLIENT_SECRET", "shh")
+    result = ArgumentSpecValidator(connection.argument_spec()).validate({})
+    assert result.validated_parameters["base_url"] == "https://acme.api.identitynow.com"
+    assert "shh" in result._no_log_values  # pylint: disable=protected-access
+
+
+def _params(**kwargs):
+    params = {option.name: option.default for option in connection.CONNECTION_OPTIONS}
+    params.update(kwargs)
+    return params
+
+
+def test_tenant_becomes_the_identitynow_host():
+    client = connection.client_from_params(_params(tenant="Acme-2", client_id="a", client_secret="b"))
+    assert client.base_url == "https://acme-2.api.identitynow.com"
+
+
+@pytest.mark.parametrize("tenant", ["acme/evil", "acme.evil.com", "https://acme", "-acme", "acme?x", "", "acme%2f"])
+def test_a_tenant_that_is_not_a_host_label_is_refused(tenant):
+    with pytest.raises(OptionError, match="^tenant "):
+        connection.resolve_base_url(_params(tenant=tenant))
+
+
+@pytest.mark.parametrize("base_url, message", [
+    ("acme.api.identitynow.com", "not an http"), ("ftp://x", "not an http"), ("https://x/beta", "API version"),
+    ("https://x/v2025/", "API version"), ("https://x?a=1", "query"),
+])
+def test_bad_base_urls(base_url, message):
+    with pytest.raises(OptionError, match=f"^base_url .*{message}"):
+        connection.resolve_base_url(_params(base_url=base_url))
+
+
+def test_base_url_keeps_a_path_and_drops_the_trailing_slash():
+    assert connection.resolve_base_url(_params(base_url="http://127.0.0.1:8080/acme/")) == "http://127.0.0.1:8080/acme"
+
+
+def test_explicit_base_url_and_tenant_conflict():
+    with pytest.raises(OptionError, match="base_url .* and tenant are mutually exclusive"):
+        connection.resolve_base_url(_params(base_url="https://x.example", tenant="acme"))
+
+
+def test_an_explicit_tenant_wins_over_sail_base_url(monkeypatch):
+    monkeypatch.setenv("SAIL_BASE_URL", "https://other.example")
+    params = ArgumentSpecValidator(connection.argument_spec()).validate({"tenant": "acme"}).validated_parameters
+    assert connection.resolve_base_url(params) == "https://acme.api.identitynow.com"
+
+
+def test_no_tenant_at_all():
+    with pytest.raises(OptionError, match="set base_url .* or tenant"):
+        connection.resolve_base_url(_params())
+
+
+def test_credentials():
+    assert connection.resolve_credentials(_params(access_token="t")) == {"access_token": "t"}
+    assert connection.resolve_credentials(_params(client_id="i", client_secret="s")) == {"client_id": "i", "client_secret": "s"}
+    with pytest.raises(OptionError, match="client_secret is not"):
+        connection.resolve_credentials(_params(client_id="i"))
+    with pytest.raises(OptionError, match="no credentials"):
+        connection.resolve_credentials(_params())
+    with pytest.raises(OptionError, match="access_token .* and client_id .* are mutually exclusive"):
+        connection.resolve_credentials(_params(client_id="i", client_secret="s", access_token="t"))
+
+
+def test_explicit_credentials_win_over_a_token_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SAIL_ACCESS_TOKEN", "from-env")
+    params = ArgumentSpecValidator(connection.argument_spec()).validate({"client_id": "i", "client_secret": "s"}).validated_parameters
+    assert connection.resolve_credentials(params) == {"client_id": "i", "client_secret": "s"}
+
+
+@pytest.mark.parametrize("name, value, message", [("retries", -1, "retries must be 0 or more"), ("timeout", 0, "timeout must be a positive")])
+def test_numbers_are_checked(name, value, message):
+    with pytest.raises(OptionError, match=message):
+        connection.client_from_params(_params(base_url="https://x.example", access_token="t", **{name: value}))
+
+
+def test_client_from_params_passes_everything_on():
+    warnings = []
+    client = connection.client_from_params(_params(base_url="https://x.example", access_token="tok", api_version="v2026", retries=0,
+                                                   validate_certs=False), warn=warnings.append)
+    assert client.version.name == "v2026"
+    assert client._session.verify is False  # pylint: disable=protected-access
