@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""task_query: operations per API version, server vs client-side selection, merging, counting, waiting."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.sailpoint.isc.plugins.module_utils import task_query
+from ansible_collections.sailpoint.isc.plugins.module_utils.client import API_VERSIONS
+from ansible_collections.sailpoint.isc.plugins.module_utils.errors import NotFoundError, OptionError, WaitTimeoutError
+from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
+
+from conftest import make_task  # pylint: disable=import-error
+
+NOW = datetime(2026, 1, 2, 0, 0, tzinfo=timezone.utc)
+
+
+class FakeClient:
+    """Answers like the emulator would, from an in-memory list; records every call."""
+
+    def __init__(self, version="beta", tasks=(), secret="hunter2-secret"):
+        self.version = API_VERSIONS[version]
+        self.tasks = list(tasks)
+        self.calls = []
+        self.redactor = Redactor([secret])
+
+    def _select(self, operation):
+        pending = [task for task in self.tasks if task["completionStatus"] is None]
+        if operation == "pending":
+            return pending
+        return self.tasks if self.version.list_includes_pending else [task for task in self.tasks if task not in pending]
+
+    def iter_tasks(self, filters=None, sorters=None, max_results=None, operation="list"):
+        self.calls.append(("iter", operation, filters, sorters, max_results))
+        yield from self._select(operation)[:max_results]
+
+    def count_tasks(self, filters=None, operation="list"):
+        self.calls.append(("count", operation, filters))
+        return len(self._select(operation))
+
+    def get_task(self, task_id):
+        self.calls.append(("get", task_id))
+        for task in self.tasks:
+            if task["id"] == task_id:
+                return task
+        raise NotFoundError("GET failed with HTTP 404", 404)
+
+
+def _params(**kwargs):
+    params = {"id": None, "scope": "all", "completion_status": None, "unique_name": None, "type": None, "source_id": None, "launcher": None,
+              "older_than": None, "filters": None, "sorters": None, "max_results": None, "count": False, "wait": False,
+              "wait_timeout": 300, "wait_sleep": 5}
+    params.update(kwargs)
+    return params
+
+
+def _plan(version, **kwargs):
+    return task_query.plan(API_VERSIONS[version], task_query.selection_from_params(_params(**kwargs)))
+
+
+@pytest.mark.parametrize("version, scope, expected", [
+    ("beta", "all", [("list", None), ("pending", None)]),
+    ("beta", "pending", [("pending", None)]),
+    ("v2024", "completed", [("list", None)]),
+    ("v2025", "all", [("list", None)]),
+    ("v2025", "pending", [("list", "completionStatus isnull")]),
+    ("v2026", "pending", [("list", "completionStatus isnull")]),
+    ("v1", "pending", [("list", "completionStatus isnull")]),
+    ("v2026", "completed", [("list", 'completionStatus in ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")')]),
+])
+def test_scope_chooses_operations_per_version(version, scope, expected):
+    assert [(operation.name, operation.filters) for operation in _plan(version, scope=scope)] == expected
+
+
+def test_selectors_go_to_the_server_where_the_version_supports_them():
+    (operation,) = _plan("v2025", scope="pending", type=["IDENTITY_REFRESH"], launcher=["sweep"], unique_name=["Identity Refresh"])
+    assert operation.filters == '(completionStatus isnull) and (type eq "IDENTITY_REFRESH")'
+    assert set(operation.client_fields) == {"launcher", "unique_name"}
+    (operation,) = _plan("v2026", launcher=["sweep", "a\"b"], filters='id eq "x" or id eq "y"')
+    assert operation.filters == '(launcher in ("sweep", "a\\"b")) and (id eq "x" or id eq "y")'
+    assert operation.client_fields == ()
+
+
+def test_completion_status_implies_completed_and_is_upper_cased():
+    assert _plan("v2026", scope="pending", completion_status=["error"]) == []
+    (operation,) = _plan("beta", completion_status=["error", "Success"])
+    assert operation.name == "list" and operation.filters == 'completionStatus in ("ERROR", "SUCCESS")'
+
+
+def test_raw_filters_cannot_reach_the_pending_endpoint():
+    with pytest.raises(OptionError, match="^filters cannot select pending tasks with api_version v2024"):
+        _plan("v2024", filters='type eq "X"')
+    assert [operation.name for operation in _plan("v2024", scope="completed", filters='type eq "X"')] == ["list"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"scope": "stuck"}, "^scope must be one of pending, completed, all, got 'stuck'"),
+    ({"older_than": "6 hours"}, "^older_than must be a duration"),
+    ({"wait": True}, "^wait needs id"),
+    ({"id": "a/b"}, "^id 'a/b' is not a task id"),
+    ({"id": ".."}, "^id '..' is not a task id"),
+    ({"id": "a?b"}, "^id 'a\\?b' is not a task id"),
+    ({"id": "a%2e"}, "^id 'a%2e' is not a task id"),
+    ({"id": "abc", "filters": "x"}, "^id selects one task"),
+    ({"completion_status": ["DONE"]}, "^completion_status must be among"),
+    ({"unique_name": [" "]}, "^unique_name must not contain empty"),
+    ({"max_results": -1}, "^max_results must be 0 or more"),
+    ({"id": "abc", "wait": True, "wait_timeout": 0}, "^wait_timeout must be more than 0"),
+])
+def test_bad_input_fails_naming_the_option_before_any_request(params, message):
+    client = FakeClient(tasks=[make_task(1)])
+    with pytest.raises(OptionError, match=message):
+        task_query.query_tasks(client, _params(**params), now=NOW)
+    assert client.calls == []
+
+
+def test_beta_all_merges_list_and_pending_without_duplicates_and_sorts():
+    tasks = [make_task(1, created="2026-01-01T00:00:03.000Z"), make_task(2, pending=True, created="2026-01-01T00:00:01.000Z"),
+             make_task(3, created="2026-01-01T00:00:02.000Z")]
+    client = FakeClient("beta", tasks)
+    result = task_query.query_tasks(client, _params(sorters="-created"), now=NOW)
+    assert [task["id"][-1] for task in result["tasks"]] == ["1", "3", "2"]
+    assert result["changed"] is False
+    assert [call[1] for call in client.calls] == ["list", "pending"]
+
+
+def test_client_side_selectors_narrow_the_pending_endpoint():
+    tasks = [make_task(1, pending=True, launcher="sweep", uniqueName="Identity Refresh", attributes={}),
+             make_task(2, pending=True, launcher="Alice"), make_task(3, pending=True, target={"id": "other"})]
+    client = FakeClient("beta", tasks)
+    result = task_query.query_tasks(client, _params(scope="pending", type=["identity_refresh"], launcher=["SWEEP"]), now=NOW)
+    assert [task["id"][-1] for task in result["tasks"]] == ["1"]
+    result = task_query.query_tasks(client, _params(scope="pending", source_id=["src1"]), now=NOW)
+    assert [task["id"][-1] for task in result["tasks"]] == ["1", "2"]
+
+
+def test_older_than_uses_launched_then_created():
+    tasks = [make_task(1, pending=True, launched="2026-01-01T17:00:00.000Z"),     # 7 h ago
+             make_task(2, pending=True, launched="2026-01-01T19:00:00.000Z"),     # 5 h ago
+             make_task(3, pending=True, launched=None, created="2026-01-01T10:00:00.000Z"),
+             make_task(4, pending=True, launched=None, created="2026-01-01T23:00:00.000Z")]
+    result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
+    assert [task["id"][-1] for task in result["tasks"]] == ["1", "3"]
+
+
+def test_count_from_the_server_when_it_applies_the_whole_selection():
+    client = FakeClient("beta", [make_task(n) for n in range(5)] + [make_task(9, pending=True)])
+    result = task_query.query_tasks(client, _params(count=True, max_results=2), now=NOW)
+    assert result["total"] == 6 and len(result["tasks"]) == 2
+    assert ("count", "pending", None) in client.calls
+    assert ("iter", "list", None, None, 2) in client.calls
+
+
+def test_count_is_made_by_the_module_when_it_narrows():
+    client = FakeClient("beta", [make_task(n, launcher="a" if n % 2 else "b") for n in range(6)])
+    result = task_query.query_tasks(client, _params(scope="completed", launcher=["a"], count=True, max_results=1), now=NOW)
+    assert result["total"] == 3 and len(result["tasks"]) == 1
+    assert not any(call[0] == "count" for call in client.calls)
+
+
+def test_max_results_stops_reading_once_enough_matched():
+    client = FakeClient("beta", [make_task(n, launcher="a") for n in range(10)])
+    result = task_query.query_tasks(client, _params(scope="completed", launcher=["a"], max_results=3), now=NOW)
+    assert len(result["tasks"]) == 3
+    assert client.calls == [("iter", "list", None, None, None)]
+
+
+def test_id_returns_the_task_or_nothing():
+    client = FakeClient("v2025", [make_task(1)])
+    task_id = make_task(1)["id"]
+    assert task_query.query_tasks(client, _params(id=task_id), now=NOW)["tasks"] == [make_task(1)]
+    assert task_query.query_tasks(client, _params(id="missing"), now=NOW)["tasks"] == []
+    assert task_query.query_tasks(client, _params(id=task_id, scope="pending"), now=NOW)["tasks"] == []
+    assert task_query.query_tasks(client, _params(id=task_id, count=True), now=NOW)["total"] == 1
+
+
+def test_wait_polls_until_completed():
+    task = make_task(1, pending=True)
+    client = FakeClient("beta", [task])
+    clock, sleeps = [0.0], []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock[0] += seconds
+        if clock[0] >= 20:
+            task.update(completionStatus="SUCCESS", completed="2026-01-01T00:10:00.000Z")
+
+    result = task_query.query_tasks(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW,
+                                    sleep=sleep, clock=lambda: clock[0])
+    assert result["tasks"][0]["completionStatus"] == "SUCCESS"
+    assert result["elapsed"] == 20.0 and sleeps == [10, 10]
+
+
+def test_wait_fails_when_the_timeout_passes():
+    task = make_task(1, pending=True, progress="Processing accounts", percentComplete=42)
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    with pytest.raises(WaitTimeoutError, match="^wait_timeout: task .* still pending after 25s .*42% complete") as error:
+        task_query.query_tasks(FakeClient("beta", [task]), _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=25), now=NOW,
+                               sleep=sleep, clock=lambda: clock[0])
+    assert error.value.detail["task"]["id"] == task["id"]
+
+
+def test_wait_for_an_unknown_task_fails():
+    with pytest.raises(NotFoundError, match="nothing to wait for"):
+        task_query.query_tasks(FakeClient(), _params(id="nope", wait=True), now=NOW, sleep=lambda s: None)
+
+
+def test_results_never_carry_a_secret():
+    client = FakeClient("beta", [make_task(1, progress="echo hunter2-secret", messages=[{"text": "hunter2%2Dsecret"}])])
+    result = task_query.query_tasks(client, _params(), now=NOW)
+    assert "hunter2-secret" not in str(result)
+    assert result["tasks"][0]["progress"] == "echo ********"
+
+
+def test_sort_tasks_by_several_keys():
+    tasks = [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 1, "b": "z"}]
+    assert task_query.sort_tasks(tasks, "a,-b") == [{"a": 1, "b": "z"}, {"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
