@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""task_status_info end to end against the loopback fake tenant: argspec, one service call, one exit."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote_plus
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.sailpoint.isc.plugins.modules import task_status_info
+
+from conftest import make_task  # pylint: disable=import-error
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # older ansible-core
+    import contextlib
+    from unittest import mock
+
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
+            yield
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def patch_exit(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kwargs: (_ for _ in ()).throw(ExitJson(kwargs)))
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kwargs: (_ for _ in ()).throw(FailJson(kwargs)))
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    for name in ("SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return warnings
+
+
+def _run(args, expect=ExitJson):
+    with patch_module_args(args):
+        with pytest.raises(expect) as result:
+            task_status_info.main()
+    return result.value.args[0]
+
+
+def _connection(fake_isc, fake_secret):
+    return {"base_url": fake_isc.url, "client_id": "cid", "client_secret": fake_secret, "retries": 2}
+
+
+def test_lists_every_task_in_check_mode_and_changes_nothing(fake_isc, fake_secret):
+    fake_isc.tasks = [make_task(n) for n in range(300)]
+    fake_isc.pending = [make_task(1000, pending=True)]
+    result = _run(dict(_connection(fake_isc, fake_secret), count=True, _ansible_check_mode=True))
+    assert result["changed"] is False
+    assert len(result["tasks"]) == 301 and result["total"] == 301
+    assert {entry["method"] for entry in fake_isc.api_requests()} <= {"GET", "HEAD"}
+
+
+def test_environment_supplies_the_connection(fake_isc, fake_secret, monkeypatch):
+    monkeypatch.setenv("SAIL_BASE_URL", fake_isc.url)
+    monkeypatch.setenv("SAIL_CLIENT_ID", "cid")
+    monkeypatch.setenv("SAIL_CLIENT_SECRET", fake_secret)
+    fake_isc.tasks = [make_task(1)]
+    assert len(_run({"scope": "completed"})["tasks"]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"scope": "unknown"}, "value of scope must be one of"),
+    ({"older_than": "soon"}, "older_than must be a duration"),
+    ({"wait": True}, "wait needs id"),
+    ({"id": "x/../y"}, "id 'x/../y' is not a task id"),
+    ({"id": "abc?x=1"}, "is not a task id"),
+    ({"id": "abc%2F"}, "is not a task id"),
+    ({"tenant": "acme/x", "base_url": None}, "tenant 'acme/x' is not a tenant name"),
+])
+def test_bad_input_fails_before_any_request(fake_isc, fake_secret, args, message):
+    result = _run(dict(_connection(fake_isc, fake_secret), **args), expect=FailJson)
+    assert message in result["msg"]
+    assert fake_isc.requests == []
+
+
+def test_missing_task_is_an_empty_list(fake_isc, fake_secret):
+    assert _run(dict(_connection(fake_isc, fake_secret), id="0123"))["tasks"] == []
+
+
+def test_failures_and_warnings_never_carry_the_secret(fake_isc, fake_secret, patch_exit):
+    fake_isc.script((503, {"Retry-After": "0"}, {"echo": fake_secret}))
+    wrong = fake_secret + "x"
+    result = _run(dict(_connection(fake_isc, fake_secret), client_secret=wrong), expect=FailJson)
+    text = json.dumps(result) + json.dumps(patch_exit)
+    assert "cid" in result["msg"] and result["status"] == 401
+    assert patch_exit, "the 503 retry left no warning"
+    for secret in (fake_secret, wrong):
+        for form in (secret, quote_plus(secret), json.dumps(secret)[1:-1]):
+            assert form not in text
+
+
+def test_typed_error_becomes_one_failure(fake_isc, fake_secret):
+    fake_isc.script((200, {}, {"access_token": "token-xyz-123", "expires_in": 750}),
+                    (400, {}, {"detailCode": "400.1 Bad Request Content", "messages": [{"text": "Unsupported filter field 'foo'"}]}))
+    fake_isc.valid_tokens.add("token-xyz-123")
+    result = _run(dict(_connection(fake_isc, fake_secret), scope="completed", filters="foo eq 1"), expect=FailJson)
+    assert result["msg"] == "GET /beta/task-status failed with HTTP 400: Unsupported filter field 'foo'"
+    assert result["status"] == 400
