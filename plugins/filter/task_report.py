@@ -10,11 +10,11 @@ what these functions return.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.sailpoint.isc.plugins.module_utils.durations import parse_duration
 from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import format_timestamp, parse_rfc3339
 
 FINAL_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
@@ -31,18 +31,12 @@ AGE_BUCKETS = (
     ("> 7d", None),
 )
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration_seconds(text) -> int:
-    """Seconds in a duration such as ``90s``, ``30m``, ``6h`` or ``2d`` (the modules' ``older_than`` syntax)."""
-    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
-        return text
-    match = _DURATION.match(str(text))
-    if not match:
-        raise AnsibleFilterError(f"{text!r} is not a duration: use a whole number and a unit s, m, h or d, such as 6h or 2d")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+def duration_seconds(text, option="stuck_after") -> int:
+    """Seconds in a duration such as ``90s``, ``6h``, ``2d`` or ``1h30m``, the modules' ``older_than`` syntax."""
+    try:
+        return parse_duration(text, option)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 def human_duration(seconds) -> str:
