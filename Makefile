@@ -54,7 +54,9 @@ tree: venv
 	# The copy sits inside this repository's ignored build folder: give it a repository of its own, or
 	# ansible-test would ask this one for the file list and find none.
 	cd $(COLLECTION) && git init --quiet && git add --all
-	mkdir -p $(TEST_HOME)/.ansible/test/cache
+	mkdir -p $(TEST_HOME)/.ansible/test/cache $(TEST_HOME)/.config/pip
+	# ansible-test's environments install from the package index with this HOME: keep the user's pip settings.
+	if [ -f "$$HOME/.config/pip/pip.conf" ]; then cp "$$HOME/.config/pip/pip.conf" $(TEST_HOME)/.config/pip/; fi
 	pip_version=$$($(BIN)/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
 	cp tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 

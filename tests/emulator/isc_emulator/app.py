@@ -83,7 +83,7 @@ class Emulator:
             config = stored.get(name)
             if config is None:
                 config = {
-                    "clients": auth.make_clients(options.seed, name), "tenant_id": auth.make_clients(options.seed, name)["admin"]["client_id"],
+                    "clients": auth.make_clients(options.seed, name), "tenant_id": auth.tenant_id(options.seed, name),
                     "seed": options.seed, "tasks": options.tasks, "pending": options.pending, "stuck": options.stuck,
                 }
                 self.store.save_tenant(name, position, config)

@@ -31,6 +31,10 @@ def make_clients(seed, tenant):
     }
 
 
+def tenant_id(seed, tenant):
+    return _derive(seed, tenant, "tenant", "id", 32)
+
+
 def find_client(clients, client_id, client_secret):
     """The role whose credentials match, or None; constant-time on the secret."""
     for role, client in clients.items():
