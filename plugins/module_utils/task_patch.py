@@ -471,7 +471,7 @@ def build_result(plan: Plan, outcomes: list[Outcome], diff: bool, check_mode: bo
     result: dict[str, Any] = {
         "changed": any(outcome.changed for outcome in outcomes),
         "patch": {outcome.task_id: outcome.operations for outcome in outcomes},
-        "skipped": [{"id": o.task_id, "reason": o.skip_reason} for o in outcomes if o.skip_reason],
+        "left_alone": [{"id": o.task_id, "reason": o.skip_reason} for o in outcomes if o.skip_reason],
         "failed_ids": [outcome.task_id for outcome in outcomes if outcome.error],
         "failures": [
             {"id": o.task_id, "status": o.status, "msg": o.error} for o in outcomes if o.error

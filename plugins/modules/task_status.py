@@ -80,7 +80,7 @@ options:
     elements: dict
   only_pending:
     description:
-      - When true, a task that already has a C(completionStatus) is left alone and listed in RV(skipped), so a
+      - When true, a task that already has a C(completionStatus) is left alone and listed in RV(left_alone), so a
         runbook can never overwrite a finished task's outcome.
       - When false, finished tasks are brought to the stated values as well.
     type: bool
@@ -205,7 +205,7 @@ patch:
       - op: replace
         path: /completed
         value: "2024-05-17T19:33:16.470Z"
-skipped:
+left_alone:
   description:
     - The tasks left alone because they already have a C(completionStatus) and O(only_pending) is true.
   returned: always

@@ -323,8 +323,8 @@ def test_finished_task_left_alone_and_reported():
     client = FakeClient([task])
     result = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now"), False, True, now=NOW)
     assert result["changed"] is False and result["patch"] == {"a1": []} and client.patches() == []
-    assert result["skipped"] == [{"id": "a1", "reason": result["skipped"][0]["reason"]}]
-    assert "SUCCESS" in result["skipped"][0]["reason"] and "only_pending" in result["skipped"][0]["reason"]
+    assert result["left_alone"] == [{"id": "a1", "reason": result["left_alone"][0]["reason"]}]
+    assert "SUCCESS" in result["left_alone"][0]["reason"] and "only_pending" in result["left_alone"][0]["reason"]
     assert result["task"] == task and result["diff"] == {"before": {}, "after": {}}
 
 

@@ -111,7 +111,7 @@ def test_real_run_then_rerun(client):
     first = run_module({"id": "a1", "completion_status": "ERROR", "completed": "now"})
     second = run_module({"id": "a1", "completion_status": "ERROR", "completed": "now"})
     assert first["changed"] is True and second["changed"] is False and len(client.sent) == 1
-    assert second["skipped"][0]["id"] == "a1" and "diff" not in second
+    assert second["left_alone"][0]["id"] == "a1" and "diff" not in second
 
 
 def test_bulk_failure_fails_with_the_ids_and_keeps_the_result(client):
