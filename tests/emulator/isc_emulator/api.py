@@ -7,7 +7,7 @@ import time
 
 from isc_emulator import filters, patch
 from isc_emulator.clock import WINDOW_MS, now_ms, parse_iso
-from isc_emulator.responses import JSON_TYPE, Drop, Response, error, raw_json, rate_limited
+from isc_emulator.responses import Drop, error, json_array, json_response, raw_json, rate_limited
 
 MAX_LIMIT = 250
 PATCH_TYPES = ("application/json-patch+json", "application/json")
@@ -102,21 +102,20 @@ def _sorters(text):
     return descending
 
 
-def _where(version, params, pending):
-    clauses, values = [], []
+def _base_view(version, pending):
     if pending:
-        clauses.append("status IS NULL")
-    elif not version.list_includes_pending:
-        clauses.append("status IS NOT NULL")
-    expression = params.get("filters", [None])[0]
-    if expression is not None and not pending:
-        try:
-            sql, sql_params = filters.to_sql(filters.parse(expression, version))
-        except filters.FilterError as problem:
-            raise BadRequest(str(problem)) from None
-        clauses.append(sql)
-        values += sql_params
-    return " AND ".join(clauses) or "1", values
+        return "pending"
+    return "all" if version.list_includes_pending else "completed"
+
+
+BASE_WHERE = {"all": "1", "completed": "status IS NOT NULL", "pending": "status IS NULL"}
+
+
+def _filter_sql(version, expression):
+    try:
+        return filters.to_sql(filters.parse(expression, version))
+    except filters.FilterError as problem:
+        raise BadRequest(str(problem)) from None
 
 
 def _list(emulator, tenant, version, request, pending):
@@ -125,16 +124,20 @@ def _list(emulator, tenant, version, request, pending):
     offset = _integer(params, "offset", 0)
     count = _boolean(params, "count")
     descending = _sorters(params["sorters"][0]) if "sorters" in params and not pending else False
-    where, values = _where(version, params, pending)
+    expression = None if pending else params.get("filters", [None])[0]
+    kind = _base_view(version, pending)
     since = now_ms() - WINDOW_MS
-    rows = emulator.store.page(tenant.name, since, where, values, descending, limit, offset) if limit else []
-    headers = {"X-Total-Count": str(emulator.store.count(tenant.name, since, where, values))} if count else {}
-    response = raw_json(200, "[" + ",".join(rows) + "]", headers)
-    if request.method == "HEAD":
-        # HEAD answers the GET's headers, Content-Length included, with no body.
-        response.headers["Content-Length"] = str(len(response.body))
-        response.body = b""
-    return response
+    store = emulator.store
+    if expression is None:
+        view = store.view(tenant.name, kind)
+        rows, total = view.page(since, descending, limit, offset), view.count(since) if count else None
+    else:
+        sql, values = _filter_sql(version, expression)
+        where = "%s AND %s" % (BASE_WHERE[kind], sql)
+        rows = store.page(tenant.name, since, where, values, descending, limit, offset) if limit else []
+        total = store.count(tenant.name, since, where, values) if count else None
+    # For HEAD the server sends these same headers, Content-Length included, and no body.
+    return json_array(200, rows, {"X-Total-Count": str(total)} if count else {})
 
 
 def _visible(found):
@@ -145,7 +148,7 @@ def _get(emulator, tenant, task_id):
     found = emulator.store.get(tenant.name, task_id)
     if not _visible(found):
         return error(404, "TaskStatus %s was not found" % task_id[:64])
-    return raw_json(200, found[0])
+    return raw_json(200, (found[0].encode("utf-8"),))
 
 
 def _patch(emulator, tenant, request, task_id, grant):
@@ -180,4 +183,4 @@ def _apply(emulator, tenant, task_id, operations):
         task = None
     if task is None:
         return error(404, "TaskStatus %s was not found" % task_id[:64])
-    return Response(200, json.dumps(task, separators=(",", ":")).encode("utf-8"), {"Content-Type": JSON_TYPE})
+    return json_response(200, task)

@@ -9,7 +9,7 @@ import urllib.parse
 
 from isc_emulator import seed
 from isc_emulator.clock import WINDOW_MS, iso, now_ms, parse_iso
-from isc_emulator.responses import error, json_response, raw_json
+from isc_emulator.responses import error, json_array, json_response
 
 SEED_KEYS = ("seed", "tasks", "pending", "stuck")
 
@@ -110,8 +110,8 @@ def _list_tasks(emulator, request):
     tenant = _tenant(emulator, _query(request).get("tenant"))
     cutoff = now_ms() - WINDOW_MS
     # The stored JSON is spliced in as is; re-encoding 100,000 tasks would be slow for nothing.
-    items = ['{"hidden":%s,%s' % ("true" if created < cutoff else "false", body[1:]) for body, created in emulator.store.all_tasks(tenant.name)]
-    return raw_json(200, "[" + ",".join(items) + "]")
+    items = [('{"hidden":%s,%s' % ("true" if created < cutoff else "false", body[1:])).encode("utf-8") for body, created in emulator.store.all_tasks(tenant.name)]
+    return json_array(200, items)
 
 
 def _put_tasks(emulator, request):

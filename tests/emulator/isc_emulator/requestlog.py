@@ -15,8 +15,9 @@ MAX_ENTRIES = 100_000
 
 def redact_query(query):
     """The query string with the value of any secret-looking parameter replaced."""
-    if not query:
-        return ""
+    lowered = query.lower()
+    if not any(word in lowered for word in SECRET_WORDS):
+        return query
     pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
     safe = [(key, REDACTED if any(word in key.lower() for word in SECRET_WORDS) else value) for key, value in pairs]
     return urllib.parse.urlencode(safe)
@@ -37,7 +38,7 @@ class RequestLog:
         entry = {
             "tenant": tenant.name if tenant else None, "method": request.method, "path": request.path,
             "query": redact_query(request.query), "status": response.status if response else None,
-            "time": iso(int(started * 1000)), "client_id": client_id or request.client_id,
+            "time": started, "client_id": client_id or request.client_id,
             "fault": note or (response.note if response else None),
         }
         with self._lock:
@@ -48,7 +49,8 @@ class RequestLog:
     def since(self, seq=0, tenant=None):
         with self._lock:
             entries = list(self._entries)
-        return [entry for entry in entries if entry["seq"] > seq and (tenant is None or entry["tenant"] == tenant)]
+        # Timestamps are formatted when read: the log is written on every request and read rarely.
+        return [dict(entry, time=iso(int(entry["time"] * 1000))) for entry in entries if entry["seq"] > seq and (tenant is None or entry["tenant"] == tenant)]
 
     def clear(self, tenant=None):
         with self._lock:

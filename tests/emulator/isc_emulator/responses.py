@@ -7,35 +7,52 @@ import uuid
 
 DETAIL_CODES = {
     400: "400.1 Bad Request Content", 403: "403 Forbidden", 404: "404 Not found", 405: "405 Method Not Allowed",
-    409: "409 Conflict", 415: "415 Unsupported Media Type", 500: "500.0 Internal Fault", 502: "502 Bad Gateway",
-    503: "503 Service Unavailable",
+    409: "409 Conflict", 411: "411 Length Required", 413: "413 Payload Too Large", 414: "414 URI Too Long",
+    415: "415 Unsupported Media Type", 431: "431 Request Header Fields Too Large", 500: "500.0 Internal Fault",
+    502: "502 Bad Gateway", 503: "503 Service Unavailable",
 }
 JSON_TYPE = "application/json;charset=utf-8"
 
 
 class Response:
-    __slots__ = ("status", "headers", "body", "note")
+    """A status, headers and a body kept as chunks, so a page of stored tasks is sent without being copied into one string."""
 
-    def __init__(self, status, body=b"", headers=None, note=None):
+    __slots__ = ("status", "headers", "chunks", "note")
+
+    def __init__(self, status, chunks=(), headers=None, note=None):
         self.status = status
-        self.body = body
+        self.chunks = tuple(chunks)
         self.headers = headers or {}
         # Why the response was made (an injected fault, a rate limit) for the request log.
         self.note = note
+
+    @property
+    def body(self):
+        return b"".join(self.chunks)
+
+    @property
+    def length(self):
+        return sum(len(chunk) for chunk in self.chunks)
 
 
 class Drop(Exception):
     """Close the connection without answering, as a failing gateway does."""
 
 
-def raw_json(status, text, headers=None, note=None):
+def raw_json(status, chunks, headers=None, note=None):
+    """A JSON response from already serialized pieces (bytes)."""
     merged = {"Content-Type": JSON_TYPE}
     merged.update(headers or {})
-    return Response(status, text.encode("utf-8"), merged, note)
+    return Response(status, chunks, merged, note)
 
 
 def json_response(status, payload, headers=None, note=None):
-    return raw_json(status, json.dumps(payload, separators=(",", ":")), headers, note)
+    return raw_json(status, (json.dumps(payload, separators=(",", ":")).encode("utf-8"),), headers, note)
+
+
+def json_array(status, items, headers=None):
+    """A JSON array of serialized items (bytes), sent as is."""
+    return raw_json(status, (b"[", b",".join(items), b"]"), headers)
 
 
 def error(status, text, note=None):
