@@ -19,7 +19,7 @@ description:
     RFC 6902 C(test) operations on the values read, so a task that finished meanwhile is never overwritten.
   - Check mode reads the tasks, computes the same patch and returns the predicted tasks without sending it.
 author:
-  - sailpoint.isc contributors
+  - sailpoint.isc maintainers (@sailpoint-isc)
 requirements:
   - jsonpatch
 extends_documentation_fragment:
