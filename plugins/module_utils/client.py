@@ -115,7 +115,8 @@ class _WarningRetry(Retry):
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         cause = f"HTTP {response.status}" if response is not None and response.status else type(error).__name__ if error else "an error"
-        retry.reason = f"{method} {(url or '').split('?')[0]} got {cause}"
+        # the query tells pages apart; Ansible shows identical warnings only once
+        retry.reason = f"{method} {url} got {cause}"
         return retry
 
     def sleep(self, response=None):
