@@ -72,7 +72,7 @@ def drive(info, bearer, make_request, ids, threads, total, seconds):
         connection.close()
 
     started = time.monotonic()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker) for _index in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:

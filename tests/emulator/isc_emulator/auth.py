@@ -78,7 +78,7 @@ class Tokens:
 
     def check(self, authorization, tenant):
         """(Grant, None) for a good bearer token of this tenant, else (None, the 401 message)."""
-        scheme, _, token = (authorization or "").partition(" ")
+        scheme, _separator, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None, "JWT validation failed: JWT is missing"
         with self._lock:

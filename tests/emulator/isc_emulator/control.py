@@ -110,7 +110,10 @@ def _list_tasks(emulator, request):
     tenant = _tenant(emulator, _query(request).get("tenant"))
     cutoff = now_ms() - WINDOW_MS
     # The stored JSON is spliced in as is; re-encoding 100,000 tasks would be slow for nothing.
-    items = [('{"hidden":%s,%s' % ("true" if created < cutoff else "false", body[1:])).encode("utf-8") for body, created in emulator.store.all_tasks(tenant.name)]
+    items = [
+        ('{"hidden":%s,%s' % ("true" if created < cutoff else "false", body[1:])).encode("utf-8")
+        for body, created in emulator.store.all_tasks(tenant.name)
+    ]
     return json_array(200, items)
 
 

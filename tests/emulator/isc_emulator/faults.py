@@ -15,7 +15,7 @@ def parse_rate_limit(text):
     """'100/10' -> (100, 10.0); 'off' -> None."""
     if text is None or str(text).strip().lower() == "off":
         return None
-    count, _, seconds = str(text).partition("/")
+    count, _separator, seconds = str(text).partition("/")
     try:
         limit = (int(count), float(seconds))
     except ValueError:

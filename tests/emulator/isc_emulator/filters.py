@@ -216,7 +216,7 @@ def to_sql(node):
     if isinstance(node, (And, Or)):
         parts = [to_sql(operand) for operand in node.operands]
         joiner = " AND " if isinstance(node, And) else " OR "
-        return "(" + joiner.join(sql for sql, _ in parts) + ")", [param for _, params in parts for param in params]
+        return "(" + joiner.join(part[0] for part in parts) + ")", [param for part in parts for param in part[1]]
     if isinstance(node, Not):
         sql, params = to_sql(node.operand)
         return "(NOT %s)" % sql, params

