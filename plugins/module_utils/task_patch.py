@@ -446,7 +446,11 @@ def _describe(error: IscError) -> str:
 def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> list[Outcome]:
     """Handle every task of the plan, `concurrency` at a time; one task's failure never stops the others."""
     def handle(task_id: str) -> Outcome:
-        return handle_task(client, task_id, plan.desired, now, check_mode)
+        try:
+            return handle_task(client, task_id, plan.desired, now, check_mode)
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # an unforeseen error in one task must not hide what the other tasks already changed
+            return Outcome(task_id, error=f"unexpected {type(exc).__name__}: {exc}")
 
     workers = min(plan.concurrency, len(plan.ids))
     if workers <= 1:

@@ -26,11 +26,13 @@ extends_documentation_fragment:
   - sailpoint.isc.connection
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the target.
     support: full
-    description: Reads the tasks and computes the patch exactly as a real run does, sends nothing, and returns the predicted tasks.
+    details: Reads the tasks and computes the patch exactly as a real run does, sends nothing, and returns the predicted tasks.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    description: Returns the before and after values of the fields that change, per task.
+    details: Returns the before and after values of the fields that change, per task.
 options:
   id:
     description:

@@ -525,3 +525,16 @@ def test_conflict_on_reread_failure_keeps_the_task_as_read():
     result = task_patch.run(client, params(id="a1", completion_status="ERROR"), False, False, now=NOW)
     assert result["failures"][0]["status"] == 409 and "re-reading it failed too" in result["msg"]
     assert result["task"]["percentComplete"] == 40
+
+
+def test_an_unexpected_error_in_one_task_keeps_the_others():
+    class BrokenClient(FakeClient):
+        def get_task(self, task_id):
+            if task_id == "t1":
+                raise RuntimeError("boom")
+            return super().get_task(task_id)
+
+    client = BrokenClient([make_task("t0"), make_task("t1"), make_task("t2")])
+    result = task_patch.run(client, params(ids=["t0", "t1", "t2"], completion_status="ERROR"), False, False, now=NOW)
+    assert result["failed_ids"] == ["t1"] and "unexpected RuntimeError: boom" in result["msg"]
+    assert result["changed"] is True and len(client.patches()) == 2
