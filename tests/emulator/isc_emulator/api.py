@@ -129,8 +129,7 @@ def _list(emulator, tenant, version, request, pending):
     since = now_ms() - WINDOW_MS
     store = emulator.store
     if expression is None:
-        view = store.view(tenant.name, kind)
-        rows, total = view.page(since, descending, limit, offset), view.count(since) if count else None
+        rows, total = store.view_page(tenant.name, kind, since, descending, limit, offset, count)
     else:
         sql, values = _filter_sql(version, expression)
         where = "%s AND %s" % (BASE_WHERE[kind], sql)

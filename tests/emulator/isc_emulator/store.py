@@ -19,27 +19,43 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_by_created ON tasks (tenant, created_ms, id);
 """
 COLUMNS = "id, id_lc, created_ms, status, source_id, type_name, launcher, body"
-VIEWS = ("all", "completed", "pending")
+ROW_ID, ROW_CREATED, ROW_STATUS, ROW_BODY = 0, 2, 3, 7
 
 
 class View:
-    """One tenant's tasks of a kind in (created, id) order: page slices without a query, the 90-day edge by bisection."""
+    """Tasks of one kind in (created, id) order, serialized: a page is a slice, the 90-day edge a bisection."""
 
-    __slots__ = ("created", "bodies")
+    __slots__ = ("keys", "bodies")
 
-    def __init__(self, created, bodies):
-        self.created = created
-        self.bodies = bodies
+    def __init__(self):
+        self.keys = []
+        self.bodies = []
 
     def page(self, since_ms, descending, limit, offset):
-        start = bisect.bisect_left(self.created, since_ms)
+        start = bisect.bisect_left(self.keys, (since_ms,))
         if not descending:
             return self.bodies[start + offset:start + offset + limit]
         end = len(self.bodies) - offset
         return self.bodies[max(start, end - limit):max(start, end)][::-1]
 
     def count(self, since_ms):
-        return len(self.bodies) - bisect.bisect_left(self.created, since_ms)
+        return len(self.keys) - bisect.bisect_left(self.keys, (since_ms,))
+
+    def add(self, key, body):
+        index = bisect.bisect_left(self.keys, key)
+        self.keys.insert(index, key)
+        self.bodies.insert(index, body)
+
+    def remove(self, key):
+        index = bisect.bisect_left(self.keys, key)
+        if index < len(self.keys) and self.keys[index] == key:
+            del self.keys[index]
+            del self.bodies[index]
+
+
+def _kinds(status):
+    """The views a task belongs to: every list, and the completed or the pending one."""
+    return ("all", "pending" if status is None else "completed")
 
 
 class Store:
@@ -73,33 +89,37 @@ class Store:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM tasks WHERE tenant = ?", (tenant,))
             self._insert(tenant, rows)
+            self._views.pop(tenant, None)
 
     def upsert(self, tenant, rows):
         with self.lock, self.db:
             self.db.execute("BEGIN")
             self._insert(tenant, rows)
+            self._views.pop(tenant, None)
 
     def _insert(self, tenant, rows):
-        self._views.pop(tenant, None)
         self.db.executemany(
             "INSERT OR REPLACE INTO tasks (tenant, %s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" % COLUMNS,
             ((tenant,) + tuple(row) for row in rows),
         )
 
-    def view(self, tenant, kind):
-        """The cached View of ``kind`` (all, completed or pending); any write to the tenant drops its views."""
+    def _views_of(self, tenant):
+        views = self._views.get(tenant)
+        if views is None:
+            views = {"all": View(), "completed": View(), "pending": View()}
+            query = "SELECT created_ms, id, status, body FROM tasks WHERE tenant = ? ORDER BY created_ms, id"
+            for created, task_id, status, body in self.db.execute(query, (tenant,)):
+                for kind in _kinds(status):
+                    views[kind].keys.append((created, task_id))
+                    views[kind].bodies.append(body.encode("utf-8"))
+            self._views[tenant] = views
+        return views
+
+    def view_page(self, tenant, kind, since_ms, descending, limit, offset, with_count):
+        """A page of the cached view (all, completed or pending) and, when asked, the total."""
         with self.lock:
-            views = self._views.get(tenant)
-            if views is None:
-                rows = self.db.execute("SELECT created_ms, status IS NULL, body FROM tasks WHERE tenant = ? ORDER BY created_ms, id", (tenant,)).fetchall()
-                rows = [(created, pending, body.encode("utf-8")) for created, pending, body in rows]
-                views = {
-                    "all": View([row[0] for row in rows], [row[2] for row in rows]),
-                    "completed": View([row[0] for row in rows if not row[1]], [row[2] for row in rows if not row[1]]),
-                    "pending": View([row[0] for row in rows if row[1]], [row[2] for row in rows if row[1]]),
-                }
-                self._views[tenant] = views
-            return views[kind]
+            view = self._views_of(tenant)[kind]
+            return view.page(since_ms, descending, limit, offset), view.count(since_ms) if with_count else None
 
     def page(self, tenant, since_ms, where, params, descending, limit, offset):
         order = "DESC" if descending else "ASC"
@@ -113,9 +133,9 @@ class Store:
             return self.db.execute(sql, [tenant, since_ms] + params).fetchone()[0]
 
     def get(self, tenant, task_id):
-        """(body, created_ms) or None."""
+        """(body, created_ms, status) or None."""
         with self.lock:
-            return self.db.execute("SELECT body, created_ms FROM tasks WHERE tenant = ? AND id = ?", (tenant, task_id)).fetchone()
+            return self.db.execute("SELECT body, created_ms, status FROM tasks WHERE tenant = ? AND id = ?", (tenant, task_id)).fetchone()
 
     def update(self, tenant, task_id, change):
         """Apply ``change(task) -> task`` atomically; returns the new task, or None for an unknown id."""
@@ -124,8 +144,22 @@ class Store:
             if found is None:
                 return None
             task = change(json.loads(found[0]))
-            self.upsert(tenant, [seed.index_row(task)])
+            row = seed.index_row(task)
+            with self.db:
+                self.db.execute("BEGIN")
+                self._insert(tenant, [row])
+            self._move(tenant, (found[1], task_id), found[2], row)
             return task
+
+    def _move(self, tenant, old_key, old_status, row):
+        """Keep cached views in step with one changed task instead of rebuilding them for every PATCH."""
+        views = self._views.get(tenant)
+        if views is None:
+            return
+        for kind in _kinds(old_status):
+            views[kind].remove(old_key)
+        for kind in _kinds(row[ROW_STATUS]):
+            views[kind].add((row[ROW_CREATED], row[ROW_ID]), row[ROW_BODY].encode("utf-8"))
 
     def all_tasks(self, tenant):
         with self.lock:
