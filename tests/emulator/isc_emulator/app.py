@@ -9,7 +9,7 @@ import time
 import urllib.parse
 
 from isc_emulator import api, auth, control, faults, seed, versions
-from isc_emulator.clock import iso, now_ms
+from isc_emulator.clock import now_ms
 from isc_emulator.requestlog import RequestLog
 from isc_emulator.responses import Drop, error, json_response, unauthorized
 from isc_emulator.store import Store
@@ -164,7 +164,3 @@ class Emulator:
         """(Grant, None) or (None, 401 Response)."""
         grant, message = self.tokens.check(request.headers.get("authorization"), tenant.name)
         return (grant, None) if grant else (None, unauthorized(message))
-
-    @staticmethod
-    def timestamp():
-        return iso(now_ms())

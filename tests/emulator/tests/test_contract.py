@@ -1,0 +1,35 @@
+"""The contract checker itself: it sees every status, and it catches a response that breaks the specification."""
+
+import pytest
+
+from emulator_helpers import running_emulator
+
+VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_declared_status_is_validated(version):
+    with running_emulator() as emu:
+        admin, helpdesk = emu.api(), emu.api("helpdesk")
+        task_id = admin.all(version)[0]["id"]
+        admin.get(version, limit=1)
+        admin.get(version, "/" + task_id)
+        admin.patch(version, task_id, [{"op": "replace", "path": "/progress", "value": "x"}])
+        admin.get(version, limit=999)
+        emu.session.get(admin.url(version))
+        helpdesk.patch(version, task_id, [{"op": "replace", "path": "/progress", "value": "x"}])
+        admin.get(version, "/" + "0" * 32)
+        emu.control("POST", "faults", {"fault_rate": 1, "statuses": [500]})
+        admin.get(version, limit=1)
+        emu.control("POST", "faults", {"fault_rate": 1, "statuses": [429]})
+        admin.get(version, limit=1)
+        spec = "v2026" if version == "v1" else version
+        seen = {status for (name, status) in emu.checker.checked if name == spec}
+        assert seen >= {200, 400, 401, 403, 404, 429, 500}
+
+
+def test_a_broken_response_is_caught():
+    with pytest.raises(AssertionError, match="description"):
+        with running_emulator() as emu:
+            emu.control("POST", "tasks", {"tasks": [{"id": "e" * 32, "description": None}]})
+            assert emu.api().get("v2025", "/" + "e" * 32).status_code == 200
