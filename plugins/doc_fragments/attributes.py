@@ -8,9 +8,11 @@ class ModuleDocFragment:
     INFO_MODULE = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module never changes anything, so it runs in check mode exactly as it does otherwise.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: N/A
     details: The module never changes anything, so it has no difference to show.
 """

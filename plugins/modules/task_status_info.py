@@ -16,7 +16,9 @@ description:
   - Never changes anything.
 version_added: 1.0.0
 author:
-  - sailpoint.isc contributors
+  - sailpoint.isc maintainers (@sailpoint-isc)
+requirements:
+  - requests
 extends_documentation_fragment:
   - sailpoint.isc.connection
   - sailpoint.isc.attributes.INFO_MODULE
@@ -169,7 +171,7 @@ tasks:
       description: Aggregate from the specified application
       parentName: null
       launcher: sweep
-      target: {id: 2c9180835d2e5168015d32f890ca1581, type: APPLICATION, name: Active Directory [source]}
+      target: {id: 2c9180835d2e5168015d32f890ca1581, type: APPLICATION, name: "Active Directory [source]"}
       created: "2026-07-11T21:23:15.000Z"
       modified: "2026-07-11T21:23:15.000Z"
       launched: "2026-07-11T21:23:15.000Z"

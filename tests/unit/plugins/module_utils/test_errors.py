@@ -31,7 +31,7 @@ def test_error_response_dto_text_and_tracking_id():
 ])
 def test_statuses_map_to_types(status, body, cls, text):
     error = errors.error_from_response("PATCH", "/v2025/task-status/x", status, body if isinstance(body, str) else json.dumps(body) if body else "")
-    assert type(error) is cls
+    assert error.__class__ is cls  # exactly this class, not merely a subclass
     assert text in error.message
 
 

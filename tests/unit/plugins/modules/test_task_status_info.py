@@ -40,8 +40,15 @@ class FailJson(Exception):
 @pytest.fixture(autouse=True)
 def patch_exit(monkeypatch):
     warnings = []
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", lambda self, **kwargs: (_ for _ in ()).throw(ExitJson(kwargs)))
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", lambda self, **kwargs: (_ for _ in ()).throw(FailJson(kwargs)))
+
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
     for name in ("SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
