@@ -65,7 +65,7 @@ def tenant_names(spec):
             raise ValueError("--tenants must be at least 1")
         return tuple(TENANT_NAMES[i] if i < len(TENANT_NAMES) else "tenant%d" % (i + 1) for i in range(count))
     names = tuple(name.strip() for name in text.split(",") if name.strip())
-    if not names or any(not name.replace("-", "").isalnum() or name.startswith("_") for name in names):
+    if not names or any(not name.replace("-", "").isalnum() for name in names):
         raise ValueError("tenant names must be letters, digits and dashes: %r" % (spec,))
     return names
 

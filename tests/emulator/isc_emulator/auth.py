@@ -14,6 +14,7 @@ import uuid
 ROLES = {"admin": ("ORG_ADMIN", True), "api": (None, False), "helpdesk": ("HELPDESK", True)}
 READ_SCOPE = "idn:task-management:read"
 WRITE_SCOPE = "idn:task-management:write"
+MAX_GRANTS = 10_000
 
 
 def _derive(seed, tenant, role, part, length):
@@ -66,6 +67,9 @@ class Tokens:
         token = secrets.token_urlsafe(48)
         grant = Grant(tenant, role, client["client_id"], client["user_level"], client["user_context"], time.time() + ttl)
         with self._lock:
+            if len(self._grants) >= MAX_GRANTS:
+                # A long run would otherwise keep every token it ever issued; expired ones then read as invalid.
+                self._grants = {key: value for key, value in self._grants.items() if value.expires_at > time.time()}
             self._grants[token] = grant
         body = {
             "access_token": token, "token_type": "bearer", "expires_in": int(ttl),
