@@ -11,7 +11,7 @@ BUILD := $(ROOT)/build
 COLLECTIONS := $(BUILD)/collections
 COLLECTION := $(COLLECTIONS)/ansible_collections/sailpoint/isc
 INSTALLED := $(BUILD)/installed
-# ansible-test keeps its caches and per-test environments under ~/.ansible; keep them in the build folder.
+# ansible-test sanity keeps its caches and per-test environments under ~/.ansible; keep them in the build folder.
 TEST_HOME := $(BUILD)/home
 NEWEST_VENV := $(ROOT)/.venv-newest
 NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
@@ -73,7 +73,7 @@ sanity: tree
 	cd $(COLLECTION) && HOME=$(TEST_HOME) ansible-test sanity --local --python 3.11 --color no
 
 units: tree
-	cd $(COLLECTION) && HOME=$(TEST_HOME) ansible-test units --local --python 3.11 --color no --num-workers 2
+	cd $(COLLECTION) && ansible-test units --local --python 3.11 --color no --num-workers 2
 
 emulator-tests: venv
 	cd tests/emulator && $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
@@ -82,7 +82,7 @@ integration: tree
 	trap '$(BIN)/python tests/utils/emulator.py stop $(EMULATOR_STATE)' EXIT; \
 	$(BIN)/python tests/utils/emulator.py start $(EMULATOR_STATE) --tenants acme,globex,initech --tasks 200; \
 	$(BIN)/python tests/utils/emulator.py integration-config $(EMULATOR_STATE) $(COLLECTION)/tests/integration/integration_config.yml; \
-	cd $(COLLECTION) && HOME=$(TEST_HOME) ansible-test integration --local --python 3.11 --color no
+	cd $(COLLECTION) && ansible-test integration --local --python 3.11 --color no
 
 lint: tree
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint
@@ -124,7 +124,7 @@ newest-core: tree
 	cp tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
 	$(NEWEST_VENV)/bin/ansible --version | head -1; \
 	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
-	PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test units --local --python 3.12 --color no --num-workers 2
+	PATH=$(NEWEST_VENV)/bin:$$PATH ansible-test units --local --python 3.12 --color no --num-workers 2
 
 bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py

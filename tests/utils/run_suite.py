@@ -27,13 +27,13 @@ class StageResult:
 
 
 def pytest_counts(log: str) -> str:
-    summaries = re.findall(r"^=+ (.*?(?:passed|failed|error|skipped|no tests ran).*?) in [\d.]+s", log, re.M)
+    summaries = re.findall(r"^=*\s*((?:\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)(?:, )?)+|no tests ran) in [\d.]+s", log, re.M)
     return "; ".join(summaries) if summaries else ""
 
 
 def sanity_counts(log: str) -> str:
-    tests = re.findall(r"^Running sanity test '([\w-]+)'", log, re.M)
-    skipped = re.findall(r"^WARNING: Skipping sanity test '([\w-]+)'", log, re.M)
+    tests = re.findall(r"^Running sanity test [\"']([\w-]+)[\"']", log, re.M)
+    skipped = re.findall(r"^WARNING: Skipping sanity test [\"']([\w-]+)[\"']", log, re.M)
     failed = re.search(r"The (\d+) sanity test\(s\) listed below", log)
     text = f"{len(tests)} sanity tests run"
     if skipped:
