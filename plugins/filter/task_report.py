@@ -31,6 +31,7 @@ AGE_BUCKETS = (
     ("> 7d", None),
 )
 
+
 def duration_seconds(text, option="stuck_after") -> int:
     """Seconds in a duration such as ``90s``, ``6h``, ``2d`` or ``1h30m``, the modules' ``older_than`` syntax."""
     try:
