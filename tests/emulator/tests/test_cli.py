@@ -83,7 +83,8 @@ def test_state_file_across_runs(tmp_path):
     process, info, _cpu = start("--state", state)
     try:
         headers = {"Authorization": "Bearer " + token(info), "Content-Type": "application/json-patch+json"}
-        task_id = requests.get(info["base_url"] + "/v2025/task-status", params={"filters": "completionStatus isnull"}, headers=headers, timeout=5).json()[0]["id"]
+        pending = requests.get(info["base_url"] + "/v2025/task-status", params={"filters": "completionStatus isnull"}, headers=headers, timeout=5)
+        task_id = pending.json()[0]["id"]
         patch = [{"op": "replace", "path": "/completionStatus", "value": "TERMINATED"}]
         assert requests.patch(info["base_url"] + "/v2025/task-status/" + task_id, json=patch, headers=headers, timeout=5).status_code == 200
     finally:
