@@ -18,6 +18,7 @@ NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions
 EMULATOR_STATE := $(BUILD)/emulator
 DEMO_STATE := $(BUILD)/demo
 MODULES := task_status_info task_status
+ROLES := stuck_tasks task_report wait_for_tasks
 STAGES := sanity units emulator-tests integration lint changelog-lint molecule browser-tests package newest-core
 
 export PATH := $(BIN):$(PATH)
@@ -105,9 +106,15 @@ package: tree
 	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
 	@echo "CHECK ok: installed into $(INSTALLED)"
 	@for module in $(MODULES); do \
-	  ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc sailpoint.isc.$$module | grep -q "^> MODULE sailpoint.isc.$$module" && echo "CHECK ok: ansible-doc sailpoint.isc.$$module"; done
+	  ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc sailpoint.isc.$$module | grep "^> MODULE sailpoint.isc.$$module" >/dev/null \
+	    || { echo "ansible-doc sailpoint.isc.$$module did not render"; exit 1; }; \
+	  echo "CHECK ok: ansible-doc sailpoint.isc.$$module"; done
+	@for role in $(ROLES); do \
+	  ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc -t role sailpoint.isc.$$role | grep "^> ROLE: \*sailpoint.isc.$$role\*" >/dev/null \
+	    || { echo "ansible-doc -t role sailpoint.isc.$$role did not render"; exit 1; }; \
+	  echo "CHECK ok: ansible-doc -t role sailpoint.isc.$$role"; done
 	@ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc -l sailpoint.isc
-	@ansible-builder introspect --sanitize $(INSTALLED) | grep -q "jsonpatch" && echo "CHECK ok: ansible-builder introspect finds the Python requirements"
+	@ansible-builder introspect --sanitize $(INSTALLED) | grep "jsonpatch" >/dev/null && echo "CHECK ok: ansible-builder introspect finds the Python requirements"
 	# create resolves dependency files from the definition's folder and introspect from the collection root, so
 	# the definition is given to create from the collection root, as introspect reads it.
 	rm -rf $(BUILD)/ee && ln -sfn meta/execution-environment.yml $(COLLECTION)/execution-environment.yml
@@ -122,7 +129,7 @@ newest-core: tree
 	  $(NEWEST_VENV)/bin/python -m pip install --quiet -r requirements-newest.txt && touch $(NEWEST_VENV)/.installed; fi; \
 	pip_version=$$($(NEWEST_VENV)/bin/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
 	cp tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
-	$(NEWEST_VENV)/bin/ansible --version | head -1; \
+	$(NEWEST_VENV)/bin/ansible --version | sed -n 1p; \
 	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
 	PATH=$(NEWEST_VENV)/bin:$$PATH ansible-test units --local --python 3.12 --color no --num-workers 2
 

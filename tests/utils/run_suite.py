@@ -58,9 +58,9 @@ def lint_counts(log: str) -> str:
 
 
 def molecule_counts(log: str) -> str:
-    scenarios = sorted(set(re.findall(r"^SCENARIO: (\S+)", log, re.M)))
-    recaps = re.findall(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", log)
-    return f"{len(scenarios)} scenarios ({', '.join(scenarios)}), {len(recaps)} playbook runs"
+    steps = re.findall(r"\[([\w-]+) > ([\w-]+)\] Executed: Successful", log)
+    scenarios = sorted({scenario for scenario, _step in steps})
+    return f"{len(scenarios)} scenarios ({', '.join(scenarios)}), {len(steps)} steps passed"
 
 
 def check_counts(log: str) -> str:
