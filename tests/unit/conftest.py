@@ -1,126 +1,20 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A tiny scripted ISC on 127.0.0.1 for unit tests of the client: real sockets, no network beyond loopback."""
+"""Fixtures of the unit tests: a scripted ISC on 127.0.0.1 (see plugins/fake_isc.py) and clients for it."""
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
-
-def make_task(number: int, pending: bool = False, **fields) -> dict:
-    task = {
-        "id": f"{number:032x}", "type": "QUARTZ", "uniqueName": "Cloud Account Aggregation", "description": "Aggregate",
-        "parentName": None, "launcher": "sweep", "target": {"id": "src1", "type": "APPLICATION", "name": "Source"},
-        "created": "2026-01-01T00:00:00.000Z", "modified": None, "launched": "2026-01-01T00:00:01.000Z",
-        "completed": None if pending else "2026-01-01T00:05:00.000Z", "completionStatus": None if pending else "SUCCESS",
-        "messages": [], "returns": [], "attributes": {"taskDefinitionName": "CLOUD_ACCOUNT_AGGREGATION"},
-        "progress": None, "percentComplete": 0 if pending else 100,
-    }
-    task.update(fields)
-    return task
-
-
-# "/", "+", "&", "=" and "%" all change when urlencoded, '"' and "\\" when JSON-escaped
-FAKE_SECRET = 's3cr3t/+&=%x"q\\'
-
-
-class FakeIsc:
-    """State of the fake tenant; tests change it directly."""
-
-    def __init__(self):
-        self.tasks: list[dict] = []
-        self.pending: list[dict] = []
-        self.requests: list[dict] = []
-        self.scripted: list[tuple] = []  # (status, headers, body) answered before the normal behaviour
-        self.tokens_issued = 0
-        self.valid_tokens: set[str] = set()
-        self.expires_in = 750
-        self.total_header = True
-        self.url = ""
-        self.delay = 0.0
-
-    def script(self, *answers):
-        self.scripted.extend(answers)
-
-    def api_requests(self):
-        return [entry for entry in self.requests if entry["path"] != "/oauth/token"]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    fake: FakeIsc
-
-    def log_message(self, *args):
-        pass
-
-    def _answer(self, status, body=None, headers=None):
-        data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        for key, value in (headers or {}).items():
-            self.send_header(key, str(value))
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def _handle(self):
-        fake = self.fake
-        url = urlsplit(self.path)
-        url = url._replace(path=url.path.removeprefix("/acme"))
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        fake.requests.append({"method": self.command, "path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers), "body": body})
-        if fake.scripted:
-            status, headers, answer = fake.scripted.pop(0)
-            if status is None:  # drop the connection without an answer
-                self.close_connection = True
-                self.connection.shutdown(2)
-                return
-            return self._answer(status, answer, headers)
-        if url.path == "/oauth/token":
-            form = parse_qs(body)
-            if form.get("client_secret") != [FAKE_SECRET]:
-                return self._answer(401, {"error": "invalid_client", "error_description": "Bad credentials " + body})
-            fake.tokens_issued += 1
-            token = f"token-{fake.tokens_issued}"
-            fake.valid_tokens.add(token)
-            return self._answer(200, {"access_token": token, "token_type": "bearer", "expires_in": fake.expires_in})
-        if self.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid_tokens:
-            return self._answer(401, {"error": "JWT validation failed: JWT is expired"})
-        time.sleep(fake.delay)
-        return self._collection(url)
-
-    def _collection(self, url):
-        fake, query = self.fake, parse_qs(url.query)
-        parts = url.path.split("/")
-        items = fake.pending if parts[-1] == "pending-tasks" else fake.tasks
-        if parts[-1] not in ("task-status", "pending-tasks", "v1"):
-            match = [task for task in fake.tasks + fake.pending if task["id"] == parts[-1]]
-            return self._answer(200, match[0]) if match else self._answer(404, None)
-        limit, offset = int(query.get("limit", ["250"])[0]), int(query.get("offset", ["0"])[0])
-        headers = {"X-Total-Count": len(items)} if query.get("count") == ["true"] and fake.total_header else {}
-        return self._answer(200, items[offset:offset + limit], headers)
-
-    do_GET = do_HEAD = do_POST = do_PATCH = _handle
+from ansible_collections.sailpoint.isc.plugins.module_utils.client import IscClient
+from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import FAKE_SECRET, FakeIsc, serve
 
 
 @pytest.fixture
 def fake_isc():
     """A FakeIsc served on 127.0.0.1 for the duration of one test."""
     fake = FakeIsc()
-    handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.handle_error = lambda request, address: None  # a client that timed out leaves a broken pipe behind
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/acme"
+    server = serve(fake)
     yield fake
     server.shutdown()
     server.server_close()
@@ -129,8 +23,6 @@ def fake_isc():
 @pytest.fixture
 def make_client(fake_isc):
     """A factory of IscClients for the fake tenant that record warnings and sleeps instead of sleeping."""
-    from ansible_collections.sailpoint.isc.plugins.module_utils.client import IscClient
-
     def factory(**kwargs):
         warnings, sleeps = [], []
         options = {"client_id": "cid", "client_secret": FAKE_SECRET, "api_version": "beta", "retries": 3,

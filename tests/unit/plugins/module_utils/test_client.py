@@ -16,7 +16,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
     ServerError, TransportError,
 )
 
-from conftest import make_task  # pylint: disable=import-error
+from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
 
 
 SCRIPTED_TOKEN = "scripted-token-0123456789"

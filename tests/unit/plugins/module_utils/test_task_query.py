@@ -13,7 +13,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils.client import API_VE
 from ansible_collections.sailpoint.isc.plugins.module_utils.errors import NotFoundError, OptionError, WaitTimeoutError
 from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
 
-from conftest import make_task  # pylint: disable=import-error
+from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
 
 NOW = datetime(2026, 1, 2, 0, 0, tzinfo=timezone.utc)
 

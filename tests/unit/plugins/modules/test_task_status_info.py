@@ -13,7 +13,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.sailpoint.isc.plugins.modules import task_status_info
 
-from conftest import make_task  # pylint: disable=import-error
+from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
 
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args
