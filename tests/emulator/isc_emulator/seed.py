@@ -67,8 +67,10 @@ def _message(status, unique_name):
 class TaskFactory:
     """Builds complete TaskStatus dicts: every contract key present, explicit nulls."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, now):
         self.rng = rng
+        # no task may have finished after the moment it is generated at
+        self.now = now
         self.sources = [(hex_id(rng), "%s [source]" % name) for name in SOURCES]
         self.definitions = {kind[0]: hex_id(rng) for kind in KINDS}
         self._kind_weights = list(itertools.accumulate(kind[3] for kind in KINDS))
@@ -113,7 +115,7 @@ class TaskFactory:
     def _completed_values(self, created_ms, status):
         rng = self.rng
         launched = created_ms + rng.randint(50, 5000)
-        finished = launched + rng.randint(2_000, 3 * 3_600_000)
+        finished = min(launched + rng.randint(2_000, 3 * 3_600_000), max(launched, self.now))
         total = rng.randint(0, 50_000)
         return {
             "id": hex_id(rng), "launcher": rng.choice(LAUNCHERS), "created": iso(created_ms), "launched": iso(launched),
@@ -164,7 +166,7 @@ class TaskFactory:
 def generate_rows(seed, tasks, pending, stuck, now, tenant="acme"):
     """Store rows of ``tasks`` visible tasks (``pending`` + ``stuck`` of them pending) plus hidden ones older than 90 days."""
     rng = random.Random("%s/%s" % (seed, tenant))
-    factory = TaskFactory(rng)
+    factory = TaskFactory(rng, now)
     pending = min(pending, tasks)
     stuck = min(stuck, tasks - pending)
     rows = [factory.completed_row(now - rng.randint(3_600_000, WINDOW_MS - DAY_MS)) for _index in range(tasks - pending - stuck)]
@@ -176,7 +178,7 @@ def generate_rows(seed, tasks, pending, stuck, now, tenant="acme"):
 
 def complete_partial(partial, rng, now):
     """Fill a partial TaskStatus from the control surface with realistic values for every missing key."""
-    factory = TaskFactory(rng)
+    factory = TaskFactory(rng, now)
     created_ms = parse_iso(partial["created"]) if partial.get("created") else now - 60_000
     if "completionStatus" in partial and partial["completionStatus"] is None:
         task = factory.pending(created_ms, stale=False)
