@@ -148,11 +148,11 @@ demo: venv
 	eval "$$($(BIN)/python tests/utils/emulator.py env $(DEMO_STATE))"; \
 	export ANSIBLE_COLLECTIONS_PATH=$(INSTALLED); \
 	echo; echo "=== 1. Dry run (check mode): what would be cleared"; \
-	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks --check --diff -e clear_stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
+	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks --check --diff -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
 	echo; echo "=== 2. The real run"; \
-	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e clear_stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
+	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
 	echo; echo "=== 3. A rerun changes nothing"; \
-	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e clear_stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
+	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
 	echo; echo "=== 4. The tenant's task report"; \
 	ansible-playbook -i localhost, sailpoint.isc.task_report -e task_report_dir=$(DEMO_STATE)/reports; \
 	echo; echo "Reports are in $(DEMO_STATE)/reports:"; find $(DEMO_STATE)/reports -type f | sort
