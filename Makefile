@@ -92,7 +92,9 @@ changelog-lint: venv
 	antsibull-changelog lint
 
 molecule: tree
-	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) molecule test --all
+	# molecule keeps its state under ANSIBLE_HOME in a folder named after the checkout (isc), shared by every
+	# checkout on the machine: give this one its own.
+	cd $(COLLECTION) && ANSIBLE_HOME=$(TEST_HOME)/.ansible ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) molecule test --all
 
 browser-tests: tree system-deps
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
