@@ -30,7 +30,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_LOCALHOST_WARNING := 0
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
 
-.PHONY: help demo test venv tree system-deps $(STAGES) bench clean
+.PHONY: help demo demo-reset test venv tree system-deps $(STAGES) bench clean
 
 help:
 	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
@@ -157,7 +157,12 @@ demo: venv
 	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
 	echo; echo "=== 4. The tenant's task report"; \
 	ansible-playbook -i localhost, sailpoint.isc.task_report -e task_report_dir=$(DEMO_STATE)/reports; \
-	echo; echo "Reports are in $(DEMO_STATE)/reports:"; find $(DEMO_STATE)/reports -type f | sort
+	echo; echo "Reports are in $(DEMO_STATE)/reports:"; find $(DEMO_STATE)/reports -type f | sort; \
+	echo; echo "The tenant's state stays in $(DEMO_STATE)/tenant.sqlite, so another make demo finds nothing left to clear;"; \
+	echo "make demo-reset starts the story over."
+
+demo-reset:
+	rm -rf $(DEMO_STATE)
 
 clean:
 	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) tests/output
