@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import collections
 import json
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -44,6 +46,11 @@ BACKOFF_MAX = 30.0
 BACKOFF_JITTER = 1.0
 # A token is renewed this long before ISC says it expires, so that no request carries a token that dies in flight.
 TOKEN_MARGIN = 30.0
+# ISC's published rate limit: 100 requests per access token per 10 seconds (developer.sailpoint.com, "Rate Limits").
+RATE_LIMIT = (100, 10.0)
+# The gateway counts a request when it arrives, a network trip after the client let it go; the client's window is
+# this share longer, so that a late first request and a prompt hundred-and-first cannot land in one window.
+RATE_WINDOW_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -92,19 +99,73 @@ def path_segment(value, option: str = "id") -> str:
     return quote(text, safe="")
 
 
-class _WarningRetry(Retry):
-    """urllib3's Retry, reporting each retry through a callback before it waits."""
+class _Pacer:
+    """When the requests of one client may start; shared by every thread that uses the client.
 
-    def __init__(self, *args, notify=None, sleeper=time.sleep, **kwargs):
+    Two rules. A hold: after a 429 every thread waits until the moment the answer named, instead of each thread
+    running into the limit on its own and waiting it out separately. A sliding window: at most ``limit`` requests
+    start in any ``window`` seconds, so that a bulk run mostly stays under ISC's limit instead of meeting it.
+    """
+
+    def __init__(self, rate_limit, clock, sleep):
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._held_until = float("-inf")
+        self._limit, window = rate_limit or (0, 0.0)
+        self._window = window * (1 + RATE_WINDOW_MARGIN)
+        # the start times booked by the last ``limit`` requests: the oldest one fixes when the next may start
+        self._starts = collections.deque(maxlen=self._limit)
+        self._thread = threading.local()
+
+    def hold(self, seconds):
+        """Every thread holds its next request (and retry) until ``seconds`` from now, or a later hold."""
+        with self._lock:
+            self._held_until = max(self._held_until, self._clock() + seconds)
+
+    def delay(self, minimum=0.0, book=False):
+        """Seconds this thread waits before it sends: at least ``minimum``, past any hold it has not waited out yet,
+        and, with ``book``, until the window has room; then that moment is booked as a start."""
+        with self._lock:
+            now = self._clock()
+            start = now + minimum
+            # a thread that has already slept through a hold does not wait for it again; with a real clock that
+            # changes nothing, with a test's sleep hook that does not move the clock it keeps the waits countable
+            if getattr(self._thread, "waited_until", float("-inf")) < self._held_until:
+                start = max(start, self._held_until)
+            if book and self._limit:
+                if len(self._starts) == self._limit:
+                    start = max(start, self._starts[0] + self._window)
+                self._starts.append(start)
+            if start >= self._held_until:
+                self._thread.waited_until = self._held_until
+            # compared rather than subtracted, so that an own Retry-After is reported and slept exactly
+            return minimum if start == now + minimum else start - now
+
+    def pause(self, seconds):
+        """Sleep ``seconds``, then on through any hold that another thread's 429 set meanwhile."""
+        while seconds > 0:
+            self._sleep(seconds)
+            seconds = self.delay()
+
+    def before_request(self, counted=True):
+        """Wait for this thread's turn to send a new request; one that is not ``counted`` takes no place in the window."""
+        self.pause(self.delay(book=counted))
+
+
+class _WarningRetry(Retry):
+    """urllib3's Retry, reporting each retry through a callback before it waits, and waiting through the pacer."""
+
+    def __init__(self, *args, notify=None, pacer=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.notify = notify
-        self.sleeper = sleeper
+        self.pacer = pacer
         self.reason = ""
 
     def new(self, **kw):
         # urllib3 copies a Retry through its own constructor arguments only
         retry = super().new(**kw)
-        retry.notify, retry.sleeper = self.notify, self.sleeper
+        retry.notify, retry.pacer = self.notify, self.pacer
         return retry
 
     def is_retry(self, method, status_code, has_retry_after=False):
@@ -120,13 +181,19 @@ class _WarningRetry(Retry):
         return retry
 
     def sleep(self, response=None):
-        wait = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
-        how = "as its Retry-After asks" if wait is not None else "backing off"
-        wait = self.get_backoff_time() if wait is None else wait
+        own = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
+        how = "as its Retry-After asks" if own is not None else "backing off"
+        own = self.get_backoff_time() if own is None else own
+        if response is not None and response.status == 429:
+            # the limit is the client's, not this thread's: every other thread of the client waits as well
+            self.pacer.hold(own)
+        # a retry books no place in the window: the try it repeats has one, and ISC refused that try
+        wait = self.pacer.delay(own)
+        if wait > own:
+            how = "as another request's HTTP 429 asks"
         if self.notify:
             self.notify(f"{self.reason}; retry {len(self.history)} in {wait:.1f}s ({how})")
-        if wait > 0:
-            self.sleeper(wait)
+        self.pacer.pause(wait)
 
 
 class IscClient:
@@ -137,7 +204,8 @@ class IscClient:
     """
 
     def __init__(self, base_url, client_id=None, client_secret=None, access_token=None, api_version="beta",
-                 validate_certs=True, ca_path=None, timeout=30, retries=5, warn=None, sleep=time.sleep, clock=time.monotonic):
+                 validate_certs=True, ca_path=None, timeout=30, retries=5, warn=None, sleep=time.sleep, clock=time.monotonic,
+                 rate_limit=RATE_LIMIT):
         if not HAS_REQUESTS:
             raise IscError(missing_required_lib("requests"), detail=REQUESTS_IMPORT_ERROR)
         if api_version not in API_VERSIONS:
@@ -152,12 +220,16 @@ class IscClient:
         self._token = access_token
         # a given token's lifetime is unknown: it is used until ISC refuses it
         self._token_expires_at = None
+        # held while a token is checked or fetched, so that threads sharing the client fetch one token, not one each
+        self._token_lock = threading.Lock()
         self._timeout = timeout
         self._warn = warn
         self._clock = clock
-        self._session = self._make_session(retries, validate_certs, ca_path, sleep)
+        # rate_limit (count, seconds) paces new requests below ISC's limit; None leaves only the hold after a 429
+        self._pacer = _Pacer(rate_limit, clock, sleep)
+        self._session = self._make_session(retries, validate_certs, ca_path)
 
-    def _make_session(self, retries, validate_certs, ca_path, sleep):
+    def _make_session(self, retries, validate_certs, ca_path):
         retry = _WarningRetry(
             total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
             status_forcelist=RETRY_STATUSES,
@@ -165,7 +237,7 @@ class IscClient:
             allowed_methods=frozenset({"GET", "HEAD", "POST"}),
             backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX, backoff_jitter=BACKOFF_JITTER,
             respect_retry_after_header=True, raise_on_status=False,
-            notify=self._notify, sleeper=sleep,
+            notify=self._notify, pacer=self._pacer,
         )
         session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry)
@@ -187,7 +259,7 @@ class IscClient:
     def _fetch_token(self):
         path = "/oauth/token"
         form = {"grant_type": "client_credentials", "client_id": self._client_id, "client_secret": self._client_secret}
-        response = self._send("POST", path, data=form, auth=False)
+        response = self._send("POST", path, data=form)
         if response.status_code >= 400:
             error = error_from_response("POST", path, response.status_code, response.text, self.redactor)
             if response.status_code in (400, 401):
@@ -205,21 +277,31 @@ class IscClient:
         self._token_expires_at = self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2) if lifetime else None
 
     def _current_token(self):
-        expired = self._token_expires_at is not None and self._clock() >= self._token_expires_at
-        if (self._token is None or expired) and self._can_refresh():
-            self._fetch_token()
-        return self._token
+        with self._token_lock:
+            expired = self._token_expires_at is not None and self._clock() >= self._token_expires_at
+            if (self._token is None or expired) and self._can_refresh():
+                self._fetch_token()
+            return self._token
+
+    def _renewed_token(self, refused):
+        """A token newer than ``refused``: fetched now, or already fetched by the thread that met a 401 first."""
+        with self._token_lock:
+            if self._token == refused:
+                self._fetch_token()
+            return self._token
 
     # ---- HTTP
 
-    def _send(self, method, path, params=None, data=None, json_body=None, headers=None, auth=True):
-        """One request (urllib3 retries included); TransportError when no HTTP answer arrives."""
+    def _send(self, method, path, params=None, data=None, json_body=None, headers=None, token=None):
+        """One request (urllib3 retries included), with ``token`` if given; TransportError when no HTTP answer arrives."""
         all_headers = dict(headers or {})
-        if auth:
-            all_headers["Authorization"] = f"Bearer {self._current_token()}"
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
         if self.version.experimental_header:
             all_headers["X-SailPoint-Experimental"] = "true"
         body = json.dumps(json_body) if json_body is not None else data
+        # ISC counts the API calls made with a token; the token request itself is no API call of a version
+        self._pacer.before_request(counted=token is not None)
         try:
             return self._session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout)
         except requests.exceptions.SSLError as exc:
@@ -234,12 +316,13 @@ class IscClient:
 
     def request(self, method, path, params=None, json_body=None, headers=None):
         """An authenticated request to ``path`` below the API root; the response, or a typed IscError."""
-        response = self._send(method, path, params=params, json_body=json_body, headers=headers)
+        token = self._current_token()
+        response = self._send(method, path, params=params, json_body=json_body, headers=headers, token=token)
         if response.status_code == 401 and self._can_refresh():
             # the token expired or was revoked early: one fresh token, one more try
             self._notify(f"{method} {path} got HTTP 401; fetching a new access token and trying once more")
-            self._fetch_token()
-            response = self._send(method, path, params=params, json_body=json_body, headers=headers)
+            token = self._renewed_token(token)
+            response = self._send(method, path, params=params, json_body=json_body, headers=headers, token=token)
         if response.status_code >= 400:
             raise error_from_response(method, path, response.status_code, response.text, self.redactor)
         return response

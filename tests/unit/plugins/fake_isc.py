@@ -46,6 +46,8 @@ class FakeIsc:
         self.total_header = True
         self.url = ""
         self.delay = 0.0
+        self.token_delay = 0.0  # a slow token endpoint widens the window in which threads could race for a token
+        self.lock = threading.Lock()  # the server answers each request in its own thread
 
     def script(self, *answers):
         self.scripted.extend(answers)
@@ -78,9 +80,12 @@ class _Handler(BaseHTTPRequestHandler):
         url = url._replace(path=url.path.removeprefix("/acme"))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
-        fake.requests.append({"method": self.command, "path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers), "body": body})
-        if fake.scripted:
-            status, headers, answer = fake.scripted.pop(0)
+        fake.requests.append({"method": self.command, "path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers), "body": body,
+                              "time": time.monotonic()})
+        with fake.lock:
+            scripted = fake.scripted.pop(0) if fake.scripted else None
+        if scripted:
+            status, headers, answer = scripted
             if status is None:  # drop the connection without an answer
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -90,9 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
             form = parse_qs(body)
             if form.get("client_secret") != [FAKE_SECRET]:
                 return self._answer(401, {"error": "invalid_client", "error_description": "Bad credentials " + body})
-            fake.tokens_issued += 1
-            token = f"token-{fake.tokens_issued}"
-            fake.valid_tokens.add(token)
+            time.sleep(fake.token_delay)
+            with fake.lock:
+                fake.tokens_issued += 1
+                token = f"token-{fake.tokens_issued}"
+                fake.valid_tokens.add(token)
             return self._answer(200, {"access_token": token, "token_type": "bearer", "expires_in": fake.expires_in})
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid_tokens:
             return self._answer(401, {"error": "JWT validation failed: JWT is expired"})

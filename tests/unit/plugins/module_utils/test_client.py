@@ -1,10 +1,13 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""IscClient against a scripted fake tenant on 127.0.0.1: auth, refresh, retries, pagination, errors."""
+"""IscClient against a scripted fake tenant on 127.0.0.1: auth, refresh, retries, pacing, pagination, errors."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote_plus
 
 import pytest
@@ -25,6 +28,18 @@ TOKEN_ANSWER = {"access_token": SCRIPTED_TOKEN, "expires_in": 750}
 
 def _tasks(count, pending=False):
     return [make_task(number, pending=pending) for number in range(count)]
+
+
+def _in_threads(count, work):
+    """``work(index)`` in ``count`` threads released together, as task_status's workers share one client."""
+    barrier = threading.Barrier(count)
+
+    def run(index):
+        barrier.wait()
+        return work(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
 
 
 @pytest.mark.parametrize("count, pages", [(0, 1), (1, 1), (250, 1), (251, 2), (10000, 40)])
@@ -168,6 +183,30 @@ def test_token_is_renewed_before_it_expires(fake_isc, make_client):
     assert not any("401" in warning for warning in client.warnings)
 
 
+def test_concurrent_workers_fetch_exactly_one_token(fake_isc, make_client):
+    fake_isc.tasks = _tasks(8)
+    fake_isc.token_delay = 0.2
+    client = make_client()
+    _in_threads(4, lambda index: [client.get_task(task["id"]) for task in fake_isc.tasks[index::4]])
+    assert fake_isc.tokens_issued == 1
+    assert len(fake_isc.api_requests()) == 8
+    assert {entry["headers"]["Authorization"] for entry in fake_isc.api_requests()} == {"Bearer token-1"}
+
+
+def test_a_token_refused_to_several_workers_is_renewed_once(fake_isc, make_client):
+    fake_isc.tasks = _tasks(4)
+    client = make_client()
+    client.get_task(fake_isc.tasks[0]["id"])
+    fake_isc.valid_tokens.clear()
+    fake_isc.token_delay = 0.2
+    _in_threads(4, lambda index: client.get_task(fake_isc.tasks[index]["id"]))
+    assert fake_isc.tokens_issued == 2
+    used = [entry["headers"]["Authorization"] for entry in fake_isc.api_requests()[1:]]
+    # every worker that was refused token-1 tried once more, with the one token-2
+    assert used.count("Bearer token-1") >= 2 and used.count("Bearer token-2") == 4
+    assert len(used) == 4 + used.count("Bearer token-1")
+
+
 def test_a_given_access_token_is_used_and_never_refreshed(fake_isc, make_client):
     fake_isc.valid_tokens.add("given")
     fake_isc.tasks = _tasks(1)
@@ -220,6 +259,96 @@ def test_rate_limited_after_every_retry(fake_isc, make_client):
         client.list_tasks()
     assert error.value.status == 429
     assert len(client.warnings) == 2
+
+
+def test_a_429_met_by_one_thread_holds_every_other_thread_once(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    task_id = fake_isc.tasks[0]["id"]
+    client = make_client(clock=lambda: 1000.0)
+    client.get_task(task_id)
+    fake_isc.script((429, {"Retry-After": "7"}, {"message": " Rate Limit Exceeded "}))
+    client.get_task(task_id)
+    assert client.sleeps == [7.0]
+    # with a clock that stands still the hold never passes: each other thread waits for it once, this one not again
+    _in_threads(2, lambda index: [client.get_task(task_id) for _unused in range(2)])
+    client.get_task(task_id)
+    assert client.sleeps == [7.0, 7.0, 7.0]
+    assert len(client.warnings) == 1
+
+
+def test_workers_limited_at_once_all_wait_for_the_longest_retry_after(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    task_id = fake_isc.tasks[0]["id"]
+    client = make_client(sleep=time.sleep, rate_limit=None)
+    client.get_task(task_id)
+    fake_isc.script((429, {"Retry-After": "2"}, None), (429, {"Retry-After": "1"}, None))
+    _in_threads(2, lambda index: client.get_task(task_id))
+    longest = fake_isc.requests[2]["time"] + 2
+    # whichever worker read its 429 first, neither retries before the longer Retry-After has passed
+    assert [entry["time"] >= longest - 0.05 for entry in fake_isc.requests[4:]] == [True, True]
+    assert len(client.warnings) == 2
+
+
+def test_while_one_worker_waits_out_a_429_the_others_send_nothing(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    task_id = fake_isc.tasks[0]["id"]
+    fake_isc.delay = 0.02
+    client = make_client(sleep=time.sleep, rate_limit=None)
+    client.get_task(task_id)
+    fake_isc.script((429, {"Retry-After": "1"}, {"message": " Rate Limit Exceeded "}))
+    started = time.monotonic()
+    # unheld, each worker would send a request every 20 ms for half a second
+    _in_threads(4, lambda index: [client.get_task(task_id) for _unused in range(25)])
+    limited = fake_isc.requests[2]["time"]
+    assert limited >= started
+    sent_meanwhile = [entry for entry in fake_isc.requests[3:] if limited + 0.1 < entry["time"] < limited + 0.9]
+    assert sent_meanwhile == []
+    assert len(fake_isc.api_requests()) == 1 + 100 + 1
+    assert len(client.warnings) == 1
+
+
+def _starts(count, limit, window):
+    """The start times the window allows ``count`` requests sent at once at time 0."""
+    starts = [0.0] * min(count, limit)
+    while len(starts) < count:
+        starts.append(starts[-limit] + window)
+    return starts
+
+
+def test_the_window_lets_no_more_than_its_limit_start_even_across_threads(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    task_id = fake_isc.tasks[0]["id"]
+    client = make_client(clock=lambda: 0.0, rate_limit=(5, 10.0))
+    _in_threads(4, lambda index: [client.get_task(task_id) for _unused in range(5)])
+    window = 10.0 * (1 + client_module.RATE_WINDOW_MARGIN)
+    # the clock stands still, so each API request sleeps exactly until the start it booked; the token takes no place
+    expected = [start for start in _starts(20, 5, window) if start > 0]
+    assert sorted(client.sleeps) == pytest.approx(expected)
+    assert len(fake_isc.requests) == 21 and client.warnings == []
+
+
+def test_the_window_slides_with_the_clock(fake_isc, make_client):
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    fake_isc.tasks = _tasks(1)
+    task_id = fake_isc.tasks[0]["id"]
+    client = make_client(clock=lambda: now[0], sleep=sleep, rate_limit=(5, 10.0))
+    window = 10.0 * (1 + client_module.RATE_WINDOW_MARGIN)
+    for _unused in range(5):
+        client.get_task(task_id)
+    now[0] = 4.0
+    client.get_task(task_id)
+    assert now[0] == pytest.approx(window)  # the sixth request waited until the first left the window
+    now[0] += window
+    client.get_task(task_id)
+    assert now[0] == pytest.approx(2 * window)  # the window had room again: no wait
+
+
+def test_the_default_pace_is_isc_published_limit():
+    assert client_module.RATE_LIMIT == (100, 10.0)
 
 
 def test_zero_retries_means_no_retry(fake_isc, make_client):
