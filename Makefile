@@ -8,7 +8,8 @@ ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
 BIN := $(VENV)/bin
 BUILD := $(ROOT)/build
-COLLECTIONS := $(BUILD)/collections
+# Each stage gets its own copy of the collection, so that make test can run stages side by side.
+COLLECTIONS := $(BUILD)/trees/$(or $(firstword $(MAKECMDGOALS)),default)
 COLLECTION := $(COLLECTIONS)/ansible_collections/sailpoint/isc
 INSTALLED := $(BUILD)/installed
 # ansible-test sanity keeps its caches and per-test environments under ~/.ansible; keep them in the build folder.
@@ -19,7 +20,9 @@ EMULATOR_STATE := $(BUILD)/emulator
 DEMO_STATE := $(BUILD)/demo
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
-STAGES := sanity units emulator-tests integration lint changelog-lint molecule browser-tests package newest-core
+# Longest first, so that make test's parallel runner finishes soonest.
+STAGES := newest-core integration molecule sanity lint emulator-tests browser-tests units package changelog-lint
+TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
@@ -59,7 +62,7 @@ tree: venv
 	# ansible-test's environments install from the package index with this HOME: keep the user's pip settings.
 	if [ -f "$$HOME/.config/pip/pip.conf" ]; then cp "$$HOME/.config/pip/pip.conf" $(TEST_HOME)/.config/pip/; fi
 	pip_version=$$($(BIN)/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
-	cp tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+	install -m 644 tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ && mv $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 
 # Debian's Chromium looks at the HTML report in the browser tests; installed when missing (root only).
 system-deps:
@@ -68,7 +71,7 @@ system-deps:
 	  else echo "chromium is missing: apt-get install chromium"; exit 1; fi; fi
 
 test: venv
-	$(BIN)/python tests/utils/run_suite.py $(STAGES)
+	$(BIN)/python tests/utils/run_suite.py --jobs $(TEST_JOBS) $(STAGES)
 
 sanity: tree
 	cd $(COLLECTION) && HOME=$(TEST_HOME) ansible-test sanity --local --python 3.11 --color no
@@ -130,7 +133,7 @@ newest-core: tree
 	  $(NEWEST_PYTHON) -m venv $(NEWEST_VENV) && $(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip && \
 	  $(NEWEST_VENV)/bin/python -m pip install --quiet -r requirements-newest.txt && touch $(NEWEST_VENV)/.installed; fi; \
 	pip_version=$$($(NEWEST_VENV)/bin/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
-	cp tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
+	install -m 644 tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ && mv $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
 	$(NEWEST_VENV)/bin/ansible --version | sed -n 1p; \
 	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
 	PATH=$(NEWEST_VENV)/bin:$$PATH ansible-test units --local --python 3.12 --color no --num-workers 2

@@ -37,6 +37,9 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 PAGE_SIZE = 250
+# Requests one client may have in flight at once (task_status's largest concurrency); the connection pool keeps
+# one connection for each, so no worker waits for or reopens a connection.
+MAX_PARALLEL_REQUESTS = 16
 RETRY_STATUSES = (429, 502, 503, 504)
 # 429 and 503 are answered by the gateway before a PATCH reaches the service, so repeating one cannot apply a
 # patch twice; after a 502, a 504 or a dropped connection the patch may already have been applied.
@@ -240,7 +243,7 @@ class IscClient:
             notify=self._notify, pacer=self._pacer,
         )
         session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.verify = (ca_path or True) if validate_certs else False

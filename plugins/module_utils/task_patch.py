@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ansible_collections.sailpoint.isc.plugins.module_utils.client import MAX_PARALLEL_REQUESTS
 from ansible_collections.sailpoint.isc.plugins.module_utils.errors import ConflictError, IscError, OptionError
 from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import (
     format_timestamp,
@@ -53,7 +54,7 @@ OPTION_FIELDS = {
 # The guard asserts fields ISC changes whenever a task moves; null is not a valid patch value in SailPoint's spec.
 GUARD_FIELDS = ("modified", "percentComplete")
 ID_FORBIDDEN = ("/", "..", "?", "%", "#", "\\")
-MAX_CONCURRENCY = 16
+MAX_CONCURRENCY = MAX_PARALLEL_REQUESTS
 
 
 @dataclass(frozen=True)

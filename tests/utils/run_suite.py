@@ -1,17 +1,20 @@
-"""Run the stages of `make test` one after another and print one summary.
+"""Run the stages of `make test`, a few side by side, and print one summary.
 
-Each stage is a Makefile target. Its whole output goes to build/logs/<stage>.log; the console gets a line per
-stage with what it counted (tests, targets, files) and, when a stage fails, the end of its log. A failed stage
-does not stop the others, so one run shows every problem. The last line is the plain
+Each stage is a Makefile target with its own copy of the collection, so stages do not share files. Its whole
+output goes to build/logs/<stage>.log; the console gets a line per stage as it ends, with what it counted
+(tests, targets, files) and, when it failed, the end of its log. A failed stage does not stop the others, so
+one run shows every problem. The last line is the plain
 `suite: N passed, N failed` that CI reads; the exit status is non-zero when any stage failed.
 """
 
 import argparse
 import os
+import threading
 import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,30 +94,32 @@ COUNTERS = {
 }
 
 
-def run_stage(name: str, log_dir: Path) -> StageResult:
+def run_stage(name: str, log_dir: Path, console: threading.Lock) -> StageResult:
     log_path = log_dir / f"{name}.log"
     started = time.monotonic()
-    print(f"--- {name} (log: {log_path})", flush=True)
+    with console:
+        print(f"--- {name} started (log: {log_path})", flush=True)
     with log_path.open("w", encoding="utf-8") as log_file:
         process = subprocess.run(["make", "--no-print-directory", name], stdout=log_file, stderr=subprocess.STDOUT, check=False)
     seconds = time.monotonic() - started
     log = log_path.read_text(encoding="utf-8", errors="replace")
     counts = COUNTERS.get(name, check_counts)(log)
     status = "passed" if process.returncode == 0 else "FAILED"
-    if process.returncode != 0:
-        print("\n".join(log.splitlines()[-TAIL_LINES_ON_FAILURE:]))
-    print(f"--- {name}: {status} in {seconds:.0f}s: {counts}", flush=True)
+    with console:
+        if process.returncode != 0:
+            print("\n".join(log.splitlines()[-TAIL_LINES_ON_FAILURE:]))
+        print(f"--- {name}: {status} in {seconds:.0f}s: {counts}", flush=True)
     return StageResult(name, status, seconds, counts)
 
 
-def print_summary(results: list) -> None:
+def print_summary(results: list, wall_seconds: float) -> None:
     width = max(len(result.name) for result in results)
     print("\n=== summary")
     for result in sorted(results, key=lambda item: -item.seconds):
         print(f"{result.name:<{width}}  {result.status:<6}  {result.seconds:6.0f}s  {result.counts}")
     passed = sum(result.status == "passed" for result in results)
     total = sum(result.seconds for result in results)
-    print(f"total {total:.0f}s (slowest first)")
+    print(f"stages took {total:.0f}s in all, {wall_seconds:.0f}s of wall time (slowest first above)")
     print(f"suite: {passed} passed, {len(results) - passed} failed")
 
 
@@ -122,12 +127,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("stages", nargs="+")
     parser.add_argument("--log-dir", default="build/logs")
+    parser.add_argument("--jobs", type=int, default=1, help="how many stages run at once")
     args = parser.parse_args()
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PY_COLORS", "0")
-    results = [run_stage(stage, log_dir) for stage in args.stages]
-    print_summary(results)
+    console = threading.Lock()
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(lambda stage: run_stage(stage, log_dir, console), args.stages))
+    print_summary(results, time.monotonic() - started)
     return 0 if all(result.status == "passed" for result in results) else 1
 
 
