@@ -9,35 +9,12 @@ import copy
 import jsonpatch
 import pytest
 
-from ansible.module_utils import basic
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-    import json
-    from unittest import mock
-
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
-            yield
-
 from ansible_collections.sailpoint.isc.plugins.module_utils import connection, task_patch
 from ansible_collections.sailpoint.isc.plugins.module_utils.errors import AuthenticationError, ConflictError, ForbiddenError
 from ansible_collections.sailpoint.isc.plugins.modules import task_status
+from ansible_collections.sailpoint.isc.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, patch_exits, patch_module_args
 
 CONNECTION = {"base_url": "http://127.0.0.1:1/acme", "client_id": "cid", "client_secret": "s3cr3t-value"}
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 class FakeClient:
@@ -67,14 +44,7 @@ def pending(task_id="a1"):
 
 @pytest.fixture(autouse=True)
 def patch_exit(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    patch_exits(monkeypatch)
 
 
 @pytest.fixture

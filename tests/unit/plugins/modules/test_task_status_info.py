@@ -9,47 +9,14 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from ansible.module_utils import basic
-
 from ansible_collections.sailpoint.isc.plugins.modules import task_status_info
-
 from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
-
-try:  # ansible-core >= 2.19
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # older ansible-core
-    import contextlib
-    from unittest import mock
-
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args=None):
-        with mock.patch.object(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args or {}}))):
-            yield
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
+from ansible_collections.sailpoint.isc.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, patch_exits, patch_module_args
 
 
 @pytest.fixture(autouse=True)
 def patch_exit(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    warnings = patch_exits(monkeypatch)
     for name in ("SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return warnings
