@@ -18,10 +18,12 @@ NEWEST_VENV := $(ROOT)/.venv-newest
 NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 EMULATOR_STATE := $(BUILD)/emulator
 DEMO_STATE := $(BUILD)/demo
+DEMO_CHECK_STATE := $(BUILD)/demo-check
+DEMO_STUCK := 6
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule sanity lint emulator-tests browser-tests units package changelog-lint
+STAGES := newest-core integration molecule sanity demo-check lint emulator-tests browser-tests units package changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -33,7 +35,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_LOCALHOST_WARNING := 0
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
 
-.PHONY: help demo demo-reset test venv tree system-deps $(STAGES) bench clean
+.PHONY: help demo demo-reset demo-check test venv tree system-deps $(STAGES) bench clean
 
 help:
 	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
@@ -144,14 +146,15 @@ bench: venv
 
 # The main job: the stuck-task runbook against a seeded emulator whose state (a SQLite file under build/demo)
 # survives between runs, so a second `make demo` shows that nothing is left to change.
-demo: venv
-	rm -rf $(INSTALLED) $(BUILD)/dist
-	ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
-	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
+demo: tree
+	rm -rf $(DEMO_STATE)/dist $(DEMO_STATE)/collections
+	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(DEMO_STATE)/dist . >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(DEMO_STATE)/collections ansible-galaxy collection install --offline --force \
+	  -p $(DEMO_STATE)/collections $(DEMO_STATE)/dist/sailpoint-isc-*.tar.gz >/dev/null
 	trap '$(BIN)/python tests/utils/emulator.py stop $(DEMO_STATE)' EXIT; \
-	$(BIN)/python tests/utils/emulator.py start $(DEMO_STATE) --state $(DEMO_STATE)/tenant.sqlite --tasks 300 --stuck 6 --pending 3; \
+	$(BIN)/python tests/utils/emulator.py start $(DEMO_STATE) --state $(DEMO_STATE)/tenant.sqlite --tasks 300 --stuck $(DEMO_STUCK) --pending 3; \
 	eval "$$($(BIN)/python tests/utils/emulator.py env $(DEMO_STATE))"; \
-	export ANSIBLE_COLLECTIONS_PATH=$(INSTALLED); \
+	export ANSIBLE_COLLECTIONS_PATH=$(DEMO_STATE)/collections; \
 	echo; echo "=== 1. Dry run (check mode): what would be cleared"; \
 	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks --check --diff -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
 	echo; echo "=== 2. The real run"; \
@@ -163,6 +166,22 @@ demo: venv
 	echo; echo "Reports are in $(DEMO_STATE)/reports:"; find $(DEMO_STATE)/reports -type f | sort; \
 	echo; echo "The tenant's state stays in $(DEMO_STATE)/tenant.sqlite, so another make demo finds nothing left to clear;"; \
 	echo "make demo-reset starts the story over."
+
+# make demo from scratch, as a stage of make test: the story must read as the README tells it.
+demo-check: venv
+	rm -rf $(DEMO_CHECK_STATE)
+	$(MAKE) --no-print-directory demo DEMO_STATE=$(DEMO_CHECK_STATE) > $(BUILD)/demo-check.log 2>&1 || { cat $(BUILD)/demo-check.log; exit 1; }
+	@cat $(BUILD)/demo-check.log
+	@sed -n '/^=== 1/,/^=== 2/p' $(BUILD)/demo-check.log | grep -F "dry run: $(DEMO_STUCK) tasks pending" | grep -F "would close $(DEMO_STUCK)," >/dev/null \
+	  && echo "CHECK ok: the dry run lists the $(DEMO_STUCK) stuck tasks"
+	@sed -n '/^=== 1/,/^=== 2/p' $(BUILD)/demo-check.log | grep -E "^-[[:space:]]+\"completionStatus\": null" >/dev/null \
+	  && echo "CHECK ok: the dry run shows the diff"
+	@sed -n '/^=== 2/,/^=== 3/p' $(BUILD)/demo-check.log | grep -F "closed $(DEMO_STUCK)," >/dev/null \
+	  && echo "CHECK ok: the real run clears them"
+	@sed -n '/^=== 3/,/^=== 4/p' $(BUILD)/demo-check.log | grep -E "localhost +: ok=[0-9]+ +changed=0 " >/dev/null \
+	  && echo "CHECK ok: the rerun changes nothing"
+	@for report in task-report.html task-report.json task-report.md; do test -s $(DEMO_CHECK_STATE)/reports/localhost/$$report \
+	  || { echo "no $$report"; exit 1; }; done && echo "CHECK ok: the report files exist"
 
 demo-reset:
 	rm -rf $(DEMO_STATE)
