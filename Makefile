@@ -8,8 +8,10 @@ ROOT := $(abspath .)
 VENV := $(ROOT)/.venv
 BIN := $(VENV)/bin
 BUILD := $(ROOT)/build
-# Each stage gets its own copy of the collection, so that make test can run stages side by side.
-COLLECTIONS := $(BUILD)/trees/$(or $(firstword $(MAKECMDGOALS)),default)
+# Each stage, and each make of it, gets its own copy of the collection, so that stages (and two makes of one
+# stage) run side by side without sharing files. The suffix is this make's process id.
+STAGE := $(or $(firstword $(MAKECMDGOALS)),default)
+COLLECTIONS := $(BUILD)/trees/$(STAGE).$(shell echo $$PPID)
 COLLECTION := $(COLLECTIONS)/ansible_collections/sailpoint/isc
 INSTALLED := $(BUILD)/installed
 # ansible-test sanity keeps its caches and per-test environments under ~/.ansible; keep them in the build folder.
@@ -54,7 +56,8 @@ venv: $(BIN)/.installed
 # ansible-test only works inside .../ansible_collections/<namespace>/<name>: copy what git would ship (tracked
 # files and new files that are not ignored) into a fresh tree under build/.
 tree: venv
-	rm -rf $(COLLECTION)
+	for stale in $(BUILD)/trees/$(STAGE).*; do kill -0 "$${stale##*.}" 2>/dev/null || rm -rf "$$stale"; done
+	rm -rf $(COLLECTIONS)
 	mkdir -p $(COLLECTION)
 	git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C $(COLLECTION)
 	# The copy sits inside this repository's ignored build folder: give it a repository of its own, or
@@ -86,7 +89,7 @@ emulator-tests: venv
 
 integration: tree
 	trap '$(BIN)/python tests/utils/emulator.py stop $(EMULATOR_STATE)' EXIT; \
-	$(BIN)/python tests/utils/emulator.py start $(EMULATOR_STATE) --tenants acme,globex,initech --tasks 200; \
+	$(BIN)/python tests/utils/emulator.py start $(EMULATOR_STATE) --tenants acme,globex,initech --tasks 200 --validate-requests; \
 	$(BIN)/python tests/utils/emulator.py integration-config $(EMULATOR_STATE) $(COLLECTION)/tests/integration/integration_config.yml; \
 	cd $(COLLECTION) && ansible-test integration --local --python 3.11 --color no
 
