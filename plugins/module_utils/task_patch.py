@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.client import MAX_PARALLEL_REQUESTS
+from ansible_collections.sailpoint.isc.plugins.module_utils.client import MAX_PARALLEL_REQUESTS, path_segment
 from ansible_collections.sailpoint.isc.plugins.module_utils.errors import ConflictError, IscError, OptionError
 from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import (
     format_timestamp,
@@ -53,7 +53,6 @@ OPTION_FIELDS = {
 }
 # The guard asserts fields ISC changes whenever a task moves; null is not a valid patch value in SailPoint's spec.
 GUARD_FIELDS = ("modified", "percentComplete")
-ID_FORBIDDEN = ("/", "..", "?", "%", "#", "\\")
 MAX_CONCURRENCY = MAX_PARALLEL_REQUESTS
 
 
@@ -150,17 +149,9 @@ def _task_ids(params: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
 
 
 def _check_id(value: Any, option: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise OptionError(f"{option} must be a non-empty task id string, got {value!r}")
-    if value != value.strip() or any(char.isspace() or ord(char) < 32 for char in value):
-        raise OptionError(f"{option} {value!r} must not contain whitespace or control characters")
-    bad = [part for part in ID_FORBIDDEN if part in value]
-    if bad:
-        raise OptionError(
-            f"{option} {value!r} is not a task id: it contains {', '.join(repr(part) for part in bad)}, "
-            "which would change the request path"
-        )
-    return value
+    # the client's own rule for a path segment, so the options are refused before any request, naming the option
+    path_segment(value, option)
+    return str(value)
 
 
 def _concurrency(value: Any) -> int:
@@ -448,10 +439,14 @@ def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> li
     """Handle every task of the plan, `concurrency` at a time; one task's failure never stops the others."""
     def handle(task_id: str) -> Outcome:
         try:
-            return handle_task(client, task_id, plan.desired, now, check_mode)
+            outcome = handle_task(client, task_id, plan.desired, now, check_mode)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # an unforeseen error in one task must not hide what the other tasks already changed
-            return Outcome(task_id, error=f"unexpected {type(exc).__name__}: {exc}")
+            outcome = Outcome(task_id, error=f"unexpected {type(exc).__name__}: {exc}")
+        if outcome.error:
+            # error texts quote exceptions and task values, which may echo a secret in any of its forms
+            outcome.error = client.redactor.text(outcome.error)
+        return outcome
 
     workers = min(plan.concurrency, len(plan.ids))
     if workers <= 1:
@@ -465,11 +460,15 @@ def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> li
 # ---------------------------------------------------------------------------------------------------------------
 
 def run(client: Any, params: dict[str, Any], check_mode: bool, diff: bool, now: datetime | None = None) -> dict[str, Any]:
-    """Validate, handle every task, and return the module result (with `msg` and `failed_ids` on failure)."""
+    """Validate, handle every task, and return the module result (with `msg` and `failed_ids` on failure).
+
+    The result goes through the client's redactor: ISC may echo a secret (in a task's progress, say), and Ansible's
+    no_log masks neither a token fetched at run time nor the urlencoded or JSON-escaped forms of a secret.
+    """
     now = now or utc_now()
     plan = validate(params, now)
     outcomes = handle_tasks(client, plan, now, check_mode)
-    return build_result(plan, outcomes, diff, check_mode)
+    return client.redactor.data(build_result(plan, outcomes, diff, check_mode))
 
 
 def build_result(plan: Plan, outcomes: list[Outcome], diff: bool, check_mode: bool = False) -> dict[str, Any]:

@@ -15,8 +15,10 @@ description:
   - Reads each task, computes the JSON Patch between the task as ISC has it and as it should be, and sends only
     that difference. When there is none, nothing is sent and the task is reported unchanged, so a second
     identical run changes nothing.
-  - By default only pending tasks (those without a C(completionStatus)) are touched, and every PATCH starts with
-    RFC 6902 C(test) operations on the values read, so a task that finished meanwhile is never overwritten.
+  - By default only tasks pending when read (those without a C(completionStatus)) are touched, and every PATCH
+    starts with RFC 6902 C(test) operations on the values read, so that ISC refuses the PATCH of a task whose
+    C(modified) or C(percentComplete) changed meanwhile. See O(only_pending) and O(guard) for exactly what this
+    guarantees.
   - Check mode reads the tasks, computes the same patch and returns the predicted tasks without sending it.
 author:
   - sailpoint.isc maintainers (@sailpoint-isc)
@@ -45,7 +47,8 @@ options:
       - One task's failure (not found, forbidden, a failed guard) does not stop the others; the module finishes
         them, then fails listing exactly which ids failed and why, and still returns what it changed.
       - An empty list is a valid input that changes nothing.
-      - Ids must not repeat and must not contain V(/), V(..), V(?), V(%), V(#), a backslash or whitespace.
+      - Ids must not repeat, must not be empty or V(.), and must not contain V(/), a backslash, V(?), V(#), V(%),
+        V(..) or a control character, as these could change the request path.
       - Mutually exclusive with O(id).
     type: list
     elements: str
@@ -82,16 +85,22 @@ options:
     elements: dict
   only_pending:
     description:
-      - When true, a task that already has a C(completionStatus) is left alone and listed in RV(left_alone), so a
-        runbook can never overwrite a finished task's outcome.
+      - When true, a task that already has a C(completionStatus) when it is read is left alone and listed in
+        RV(left_alone).
+      - This is checked on the read only. The PATCH cannot assert that the task is still pending, because
+        SailPoint's JSON Patch never carries null, so a task that finishes between the read and the write is
+        protected only by O(guard); with O(guard=false) its outcome is overwritten.
       - When false, finished tasks are brought to the stated values as well.
     type: bool
     default: true
   guard:
     description:
       - When true, each PATCH begins with RFC 6902 C(test) operations asserting the values read that ISC changes
-        whenever a task moves (C(modified) when it is set, and C(percentComplete)), so a task that changed
-        between the read and the write is not overwritten.
+        whenever a task moves, so ISC refuses (HTTP 409) the PATCH of a task that changed between the read and
+        the write.
+      - Only values that were set when read are tested, since a test cannot carry null. A task read without
+        C(modified) is guarded by C(percentComplete) alone, so a change that leaves C(percentComplete) as it was
+        is not detected; a task read with neither is not guarded at all.
       - A failed test (HTTP 409) is re-read and reported as a failure of that task; it is never retried blindly.
     type: bool
     default: true
@@ -268,10 +277,25 @@ diff:
       completionStatus: ERROR
       completed: "2024-05-17T19:33:16.470Z"
 msg:
-  description: When tasks failed, which ones and why; the other tasks were still handled.
+  description:
+    - When tasks failed, which ones and why; the other tasks were still handled.
+    - When the run failed as a whole (an invalid option, credentials ISC refused, ISC unreachable), what went wrong.
   returned: failure
   type: str
   sample: "1 of 3 tasks failed (2c9180835d2e5168015d32f890ca1581); the other tasks were handled (2 changed). Failures: ..."
+status:
+  description: When the run failed as a whole after an HTTP answer, the HTTP status ISC answered with.
+  returned: failure
+  type: int
+  sample: 401
+detail:
+  description: When the run failed as a whole, details of the error, for example the error body ISC answered with.
+  returned: failure
+  type: raw
+  sample:
+    detailCode: 401 Unauthorized
+    messages:
+      - text: The client id or secret is not valid
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib

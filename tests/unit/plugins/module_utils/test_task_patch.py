@@ -8,6 +8,7 @@ import copy
 import itertools
 import threading
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import jsonpatch
 import pytest
@@ -19,6 +20,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
     NotFoundError,
     OptionError,
 )
+from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
 from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import (
     format_timestamp,
     parse_rfc3339,
@@ -65,8 +67,9 @@ def params(**overrides):
 class FakeClient:
     """Stands in for IscClient: GET and PATCH on a dict of tasks, RFC 6902 tests honoured (409), a request log."""
 
-    def __init__(self, tasks, get_errors=None, patch_errors=None, before_patch=None):
+    def __init__(self, tasks, get_errors=None, patch_errors=None, before_patch=None, secrets=()):
         self.tasks = {task["id"]: copy.deepcopy(task) for task in tasks}
+        self.redactor = Redactor(secrets)
         self.get_errors = get_errors or {}
         self.patch_errors = patch_errors or {}
         self.before_patch = before_patch
@@ -194,7 +197,7 @@ def test_duplicate_ids_are_refused():
         task_patch.validate(params(ids=["a1", "a2", "a1"], completion_status="ERROR"), NOW)
 
 
-@pytest.mark.parametrize("bad", ["a/b", "..", "a..b", "a?b=1", "a%2Fb", "a#b", "a\\b", "a b", "", " a1"])
+@pytest.mark.parametrize("bad", ["a/b", "..", ".", "a..b", "a?b=1", "a%2Fb", "a#b", "a\\b", "a\nb", "a\x01b", "", "  "])
 def test_ids_that_would_change_the_path_are_refused(bad):
     with pytest.raises(OptionError, match=r"ids\[1\]"):
         task_patch.validate(params(ids=["a1", bad], completion_status="ERROR"), NOW)
@@ -538,3 +541,34 @@ def test_an_unexpected_error_in_one_task_keeps_the_others():
     result = task_patch.run(client, params(ids=["t0", "t1", "t2"], completion_status="ERROR"), False, False, now=NOW)
     assert result["failed_ids"] == ["t1"] and "unexpected RuntimeError: boom" in result["msg"]
     assert result["changed"] is True and len(client.patches()) == 2
+
+
+def test_ids_are_checked_by_the_clients_path_rule(monkeypatch):
+    checked = []
+
+    def path_segment(value, option="id"):
+        checked.append((value, option))
+        return value
+
+    monkeypatch.setattr(task_patch, "path_segment", path_segment)
+    task_patch.validate(params(ids=["a1", "a2"], completion_status="ERROR"), NOW)
+    task_patch.validate(params(id="a3", completion_status="ERROR"), NOW)
+    assert checked == [("a1", "ids[0]"), ("a2", "ids[1]"), ("a3", "id")]
+
+
+SECRET = "s3cr3t/value+1"
+
+
+def test_result_and_error_texts_never_hold_a_secret():
+    class LeakyClient(FakeClient):
+        def get_task(self, task_id):
+            if task_id == "t1":
+                raise RuntimeError(f"boom with {SECRET}")
+            return super().get_task(task_id)
+
+    echoed = f"Started by {SECRET} and {quote(SECRET, safe='')}"
+    client = LeakyClient([make_task("t0", progress=echoed), make_task("t1")], secrets=[SECRET])
+    result = task_patch.run(client, params(ids=["t0", "t1"], completion_status="ERROR"), False, True, now=NOW)
+    assert result["failed_ids"] == ["t1"] and "unexpected RuntimeError: boom with ********" in result["msg"]
+    assert result["tasks"][0]["progress"] == "Started by ******** and ********"
+    assert SECRET not in repr(result) and quote(SECRET, safe="") not in repr(result)

@@ -5,16 +5,20 @@
 from __future__ import annotations
 
 import copy
+from urllib.parse import quote
 
 import jsonpatch
 import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import connection, task_patch
 from ansible_collections.sailpoint.isc.plugins.module_utils.errors import AuthenticationError, ConflictError, ForbiddenError
+from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
 from ansible_collections.sailpoint.isc.plugins.modules import task_status
 from ansible_collections.sailpoint.isc.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, patch_exits, patch_module_args
 
 CONNECTION = {"base_url": "http://127.0.0.1:1/acme", "client_id": "cid", "client_secret": "s3cr3t-value"}
+# an access token the client fetched at run time: Ansible's no_log has never seen it
+TOKEN = "tok/en+runtime"
 
 
 class FakeClient:
@@ -22,6 +26,7 @@ class FakeClient:
         self.tasks = {task["id"]: copy.deepcopy(task) for task in tasks}
         self.patch_errors = {}
         self.sent = []
+        self.redactor = Redactor([CONNECTION["client_secret"], TOKEN])
 
     def get_task(self, task_id):
         return copy.deepcopy(self.tasks[task_id])
@@ -126,3 +131,12 @@ def test_missing_jsonpatch_is_reported(monkeypatch, client):
     monkeypatch.setattr(task_patch, "HAS_JSONPATCH", False)
     result = run_module({"id": "a1", "completion_status": "ERROR"}, expect=FailJson)
     assert "jsonpatch" in result["msg"] and client.factory_calls == []
+
+
+def test_a_secret_echoed_by_isc_is_masked_in_the_result(client):
+    client.tasks["a1"]["progress"] = f"Started with {TOKEN} ({quote(TOKEN, safe='')})"
+    client.patch_errors["a2"] = ForbiddenError(f"PATCH refused for token {TOKEN}", status=403)
+    result = run_module({"ids": ["a1", "a2"], "progress": "Cleared", "_ansible_diff": True}, expect=FailJson)
+    assert result["failed_ids"] == ["a2"] and result["tasks"][0]["progress"] == "Cleared"
+    assert result["diff"]["before"]["a1"]["progress"] == "Started with ******** (********)"
+    assert TOKEN not in repr(result) and quote(TOKEN, safe="") not in repr(result)
