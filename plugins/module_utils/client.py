@@ -40,9 +40,10 @@ PAGE_SIZE = 250
 # Requests one client may have in flight at once (task_status's largest concurrency); the connection pool keeps
 # one connection for each, so no worker waits for or reopens a connection.
 MAX_PARALLEL_REQUESTS = 16
-RETRY_STATUSES = (429, 502, 503, 504)
+# GET, HEAD and the token's POST change nothing, so any transient answer may be repeated, a 500 included
+RETRY_STATUSES = (429, 500, 502, 503, 504)
 # 429 and 503 are answered by the gateway before a PATCH reaches the service, so repeating one cannot apply a
-# patch twice; after a 502, a 504 or a dropped connection the patch may already have been applied.
+# patch twice; after a 500, a 502, a 504 or a dropped connection the patch may already have been applied.
 PATCH_RETRY_STATUSES = (429, 503)
 BACKOFF_FACTOR = 1.0
 BACKOFF_MAX = 30.0
@@ -63,9 +64,9 @@ class ApiVersion:
     name: str
     prefix: str
     has_pending_endpoint: bool
-    has_isnull_filter: bool
     filter_fields: frozenset
     experimental_header: bool
+    # the list operation answers pending tasks too, and selects them with the "completionStatus isnull" filter
     list_includes_pending: bool
 
     @property
@@ -80,12 +81,12 @@ _BASE_FIELDS = frozenset({"id", "sourceId", "completionStatus", "type"})
 API_VERSIONS = {
     version.name: version
     for version in (
-        ApiVersion("beta", "/beta", True, False, _BASE_FIELDS, False, False),
-        ApiVersion("v2024", "/v2024", True, False, _BASE_FIELDS, True, False),
-        # v2025 still has pending-tasks but deprecates it; "completionStatus isnull" replaces it.
-        ApiVersion("v2025", "/v2025", True, True, _BASE_FIELDS, True, True),
-        ApiVersion("v2026", "/v2026", False, True, _BASE_FIELDS | {"launcher"}, True, True),
-        ApiVersion("v1", "", False, True, _BASE_FIELDS | {"launcher"}, False, True),
+        ApiVersion("beta", "/beta", True, _BASE_FIELDS, False, False),
+        ApiVersion("v2024", "/v2024", True, _BASE_FIELDS, True, False),
+        # v2025 still has pending-tasks but deprecates it; its list, with "completionStatus isnull", replaces it.
+        ApiVersion("v2025", "/v2025", True, _BASE_FIELDS, True, True),
+        ApiVersion("v2026", "/v2026", False, _BASE_FIELDS | {"launcher"}, True, True),
+        ApiVersion("v1", "", False, _BASE_FIELDS | {"launcher"}, False, True),
     )
 }
 
@@ -240,7 +241,7 @@ class IscClient:
             allowed_methods=frozenset({"GET", "HEAD", "POST"}),
             backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX, backoff_jitter=BACKOFF_JITTER,
             respect_retry_after_header=True, raise_on_status=False,
-            notify=self._notify, pacer=self._pacer,
+            notify=self.warn, pacer=self._pacer,
         )
         session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
@@ -250,7 +251,8 @@ class IscClient:
         session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
         return session
 
-    def _notify(self, message):
+    def warn(self, message):
+        """Report ``message`` through the warn hook, with every secret masked."""
         if self._warn:
             self._warn(self.redactor.text(message))
 
@@ -323,7 +325,7 @@ class IscClient:
         response = self._send(method, path, params=params, json_body=json_body, headers=headers, token=token)
         if response.status_code == 401 and self._can_refresh():
             # the token expired or was revoked early: one fresh token, one more try
-            self._notify(f"{method} {path} got HTTP 401; fetching a new access token and trying once more")
+            self.warn(f"{method} {path} got HTTP 401; fetching a new access token and trying once more")
             token = self._renewed_token(token)
             response = self._send(method, path, params=params, json_body=json_body, headers=headers, token=token)
         if response.status_code >= 400:

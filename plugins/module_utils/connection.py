@@ -47,6 +47,8 @@ TENANT_HOST = "https://{tenant}.api.identitynow.com"
 # A tenant name becomes a host name label: anything else (a slash, a dot, a scheme) would redirect the client.
 _TENANT_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _VERSION_SUFFIX = re.compile(r"/(beta|v\d{1,4}|task-status)/?$")
+# An access token travels in an HTTP header, which carries only latin-1; ISC's tokens (JWTs) are printable ASCII.
+_TOKEN_PATTERN = re.compile(r"[!-~]+")
 
 
 def argument_spec() -> dict:
@@ -120,6 +122,9 @@ def resolve_credentials(params: dict) -> dict:
     """``access_token`` or the client credentials, whichever applies."""
     chosen = _exclusive(params, "access_token", "client_id")
     if chosen == "access_token":
+        if not _TOKEN_PATTERN.fullmatch(params["access_token"]):
+            # the token itself is never shown: a message may end up in a log
+            raise OptionError("access_token (or SAIL_ACCESS_TOKEN) is not an access token: it must be printable ASCII without spaces or line breaks")
         return {"access_token": params["access_token"]}
     if chosen is None:
         raise OptionError("no credentials given: set client_id and client_secret (or SAIL_CLIENT_ID and SAIL_CLIENT_SECRET), or access_token")

@@ -12,12 +12,19 @@ from datetime import datetime, timedelta, timezone
 from ansible_collections.sailpoint.isc.plugins.module_utils import filters as isc_filters
 from ansible_collections.sailpoint.isc.plugins.module_utils.client import path_segment
 from ansible_collections.sailpoint.isc.plugins.module_utils.durations import parse_duration
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import NotFoundError, OptionError, WaitTimeoutError
+from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
+    NotFoundError, OptionError, RateLimitedError, ServerError, TransportError, WaitTimeoutError,
+)
+from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import parse_rfc3339
 
 SCOPES = ("pending", "completed", "all")
 STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 # option -> the filter field of ISC's list operation; unique_name has none in any version
 SELECTORS = {"completion_status": "completionStatus", "unique_name": None, "type": "type", "source_id": "sourceId", "launcher": "launcher"}
+# the only sort field ISC's task-status list supports, ascending or with "-" descending
+SORT_FIELDS = ("created", "-created")
+# errors that say nothing about the task awaited: the next poll may well succeed
+TRANSIENT_ERRORS = (ServerError, TransportError, RateLimitedError)
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ class Operation:
     name: str
     filters: str | None
     client_fields: tuple
-    pending_only: bool | None  # True: keep pending tasks only, False: completed only, None: both
+    # True: keep pending tasks only, False: completed only; None: the server's answer needs no such narrowing
+    pending_only: bool | None
 
 
 def _strings(params, option) -> list[str]:
@@ -59,6 +67,18 @@ def _positive(params, option, allow_zero=False):
     return value
 
 
+def _sorters(params):
+    """The sorters as ISC expects them (no blanks), or None; OptionError for any field ISC cannot sort by."""
+    text = params.get("sorters")
+    if not text:
+        return None
+    fields = [part.strip() for part in text.split(",")]
+    bad = [part for part in fields if part not in SORT_FIELDS]
+    if bad:
+        raise OptionError(f"sorters may only sort by {' or '.join(SORT_FIELDS)} (comma-separated), got {', '.join(map(repr, bad))}")
+    return ",".join(fields)
+
+
 def selection_from_params(params: dict) -> Selection:
     """Check every option; OptionError naming the option, before any request."""
     scope = params.get("scope") or "all"
@@ -69,6 +89,8 @@ def selection_from_params(params: dict) -> Selection:
     if unknown:
         raise OptionError(f"completion_status must be among {', '.join(STATUSES)} (any case), got {', '.join(map(repr, unknown))}")
     values["completion_status"] = [value.upper() for value in values["completion_status"]]
+    if values["completion_status"] and scope == "pending":
+        raise OptionError("completion_status selects completed tasks; it cannot be combined with scope: pending")
     try:
         older_than = parse_duration(params["older_than"]) if params.get("older_than") is not None else None
     except ValueError as error:
@@ -83,35 +105,33 @@ def selection_from_params(params: dict) -> Selection:
     _positive(params, "wait_timeout")
     _positive(params, "wait_sleep")
     return Selection(scope, {option: tuple(items) for option, items in values.items() if items}, older_than,
-                     params.get("filters") or None, params.get("sorters") or None, params.get("max_results"))
+                     params.get("filters") or None, _sorters(params), params.get("max_results"))
 
 
 def plan(version, selection: Selection) -> list[Operation]:
     """The operations ``selection`` needs on ``version``; each selector goes to the server where it can."""
-    scope = selection.scope
-    if "completion_status" in selection.values:
-        # a pending task has no completionStatus, so it can never match one
-        if scope == "pending":
-            return []
-        scope = "completed"
+    # a pending task has no completionStatus, so asking for one asks for completed tasks (never with scope: pending)
+    scope = "completed" if "completion_status" in selection.values else selection.scope
     operations = []
     if not version.list_includes_pending:
         if scope in ("completed", "all"):
+            # beta and v2024 describe their list as completed tasks; a pending one it answers anyway is dropped here
             operations.append(_list_operation(version, selection, None, pending_only=False))
         if scope in ("pending", "all"):
             if selection.filters:
                 raise OptionError(f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
                                   "no filters; use api_version v2025 or later, or scope: completed")
-            operations.append(Operation("pending", None, tuple(selection.values), True))
+            operations.append(Operation("pending", None, tuple(selection.values), None))
         return operations
+    # from v2025 the server's filter selects pending or completed tasks itself; completion_status filters them too
     if scope == "pending":
-        return [_list_operation(version, selection, isc_filters.is_null("completionStatus"), pending_only=True)]
+        return [_list_operation(version, selection, isc_filters.is_null("completionStatus"))]
     if scope == "completed" and "completion_status" not in selection.values:
-        return [_list_operation(version, selection, isc_filters.condition("completionStatus", STATUSES), pending_only=False)]
-    return [_list_operation(version, selection, None, pending_only=False if scope == "completed" else None)]
+        return [_list_operation(version, selection, isc_filters.condition("completionStatus", STATUSES))]
+    return [_list_operation(version, selection, None)]
 
 
-def _list_operation(version, selection, scope_filter, pending_only):
+def _list_operation(version, selection, scope_filter, pending_only=None):
     server, client = [scope_filter], []
     for option, values in selection.values.items():
         if SELECTORS[option] in version.filter_fields:
@@ -124,9 +144,11 @@ def _list_operation(version, selection, scope_filter, pending_only):
 # ---- client-side narrowing
 
 
-def _parse_time(text):
+def _started(task):
+    """When ``task`` started: launched, or created when it was never launched; None when that is no date-time."""
+    text = task.get("launched") or task.get("created")
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        return parse_rfc3339(text) if text else None
     except ValueError:
         return None
 
@@ -155,14 +177,15 @@ def matches(task: dict, operation: Operation, selection: Selection, cutoff) -> b
         if not any(value is not None and str(value).lower() in wanted for value in _task_values(task, option)):
             return False
     if cutoff is not None:
-        started = _parse_time(task.get("launched")) or _parse_time(task.get("created"))
+        started = _started(task)
         if started is None or started >= cutoff:
             return False
     return True
 
 
 def _exact_on_server(operation, selection):
-    return not operation.client_fields and selection.older_than is None
+    """Whether the server applies the whole selection, so that its X-Total-Count and its pages can be trusted."""
+    return not operation.client_fields and operation.pending_only is None and selection.older_than is None
 
 
 def sort_tasks(tasks: list, sorters: str) -> list:
@@ -211,22 +234,44 @@ def _search(client, selection, count, now):
     return result
 
 
+def _poll(client, task_id):
+    """The task as ISC has it now, or the transient error that kept it from answering."""
+    try:
+        return client.get_task(task_id), None
+    except NotFoundError as error:
+        raise NotFoundError(f"id {task_id!r}: no such task, so there is nothing to wait for ({error.message})", error.status, error.detail) from None
+    except TRANSIENT_ERRORS as error:
+        # a long wait outlives a passing outage: the task may complete meanwhile, so the next poll decides
+        client.warn(f"wait: reading task {task_id} failed, polling again until wait_timeout: {error.message}")
+        return None, error
+
+
+def _wait_timeout(task_id, task, last_error, elapsed):
+    """The WaitTimeoutError for a wait that ran out, with the last state read and the last error met."""
+    if task is None:
+        state = f"could not be read in {elapsed:.0f}s"
+    else:
+        state = (f"({task.get('uniqueName')}) is still pending after {elapsed:.0f}s "
+                 f"(progress {task.get('progress')!r}, {task.get('percentComplete')}% complete)")
+    cause = f"; last error while polling: {last_error.message}" if last_error is not None else ""
+    return WaitTimeoutError(f"wait_timeout: task {task_id} {state}{cause}; raise wait_timeout to wait longer",
+                            detail={"task": task, "elapsed": round(elapsed, 3)})
+
+
 def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=time.monotonic):
-    """Poll a task until it has a completionStatus; (task, elapsed seconds) or WaitTimeoutError."""
-    start = clock()
+    """Poll a task until it has a completionStatus; (task, elapsed seconds) or WaitTimeoutError.
+
+    Server, transport and rate-limit errors count as "still pending": each is warned about, and the wait goes on.
+    """
+    start, task, last_error = clock(), None, None
     while True:
-        try:
-            task = client.get_task(task_id)
-        except NotFoundError as error:
-            raise NotFoundError(f"id {task_id!r}: no such task, so there is nothing to wait for ({error.message})", error.status, error.detail) from None
+        polled, error = _poll(client, task_id)
+        task, last_error = polled or task, error or last_error
         elapsed = clock() - start
-        if task.get("completionStatus") is not None:
-            return task, round(elapsed, 3)
+        if polled is not None and polled.get("completionStatus") is not None:
+            return polled, round(elapsed, 3)
         if elapsed >= timeout:
-            raise WaitTimeoutError(
-                f"wait_timeout: task {task_id} ({task.get('uniqueName')}) is still pending after {elapsed:.0f}s "
-                f"(progress {task.get('progress')!r}, {task.get('percentComplete')}% complete); raise wait_timeout to wait longer",
-                detail={"task": task, "elapsed": round(elapsed, 3)})
+            raise _wait_timeout(task_id, task, last_error, elapsed)
         sleep(max(0.0, min(interval, timeout - elapsed)))
 
 

@@ -37,7 +37,7 @@ options:
   completion_status:
     description:
       - Keep tasks whose C(completionStatus) is one of these (V(SUCCESS), V(WARNING), V(ERROR), V(TERMINATED),
-        V(TEMPERROR), any case). Implies completed tasks.
+        V(TEMPERROR), any case). Implies completed tasks, so it cannot be combined with O(scope=pending).
     type: list
     elements: str
   unique_name:
@@ -77,7 +77,8 @@ options:
     type: str
   sorters:
     description:
-      - Raw ISC sorters, for example V(-created). Merged answers of several operations are sorted by the module.
+      - ISC sorters, V(created) or V(-created) (descending), the only field ISC sorts task statuses by.
+        Merged answers of several operations are sorted by the module.
     type: str
   max_results:
     description:
@@ -93,6 +94,8 @@ options:
     description:
       - With O(id), poll the task until it has completed, then return it and RV(elapsed).
       - Fails when O(wait_timeout) passes first.
+      - A poll that meets a server error, a rate limit or no answer at all (after O(retries)) is reported as a
+        warning and counts as still pending; the failure at O(wait_timeout) names the last such error.
     type: bool
     default: false
   wait_timeout:
@@ -192,6 +195,19 @@ elapsed:
   returned: when O(wait=true)
   type: float
   sample: 12.5
+status:
+  description: The HTTP status of ISC's answer that made the module fail; absent when no answer caused it (an invalid option, a timeout).
+  returned: failure
+  type: int
+  sample: 400
+detail:
+  description:
+    - What is known about the failure, secrets masked.
+    - For an ISC answer, its V(status), V(method), V(path) and V(body) (ISC's error response).
+    - When O(wait) ran out, the last state read as V(task) (null when it could not be read) and the seconds waited as V(elapsed).
+  returned: failure
+  type: dict
+  sample: {status: 400, method: GET, path: /beta/task-status, body: {detailCode: 400.1 Bad Request Content, trackingId: t-42}}
 """
 
 from ansible.module_utils.basic import AnsibleModule

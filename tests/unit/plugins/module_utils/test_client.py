@@ -369,7 +369,7 @@ def test_dropped_connection_is_retried(fake_isc, make_client):
     assert len(client.warnings) == 1
 
 
-@pytest.mark.parametrize("status, retried", [(429, True), (503, True), (502, False), (504, False)])
+@pytest.mark.parametrize("status, retried", [(429, True), (503, True), (500, False), (502, False), (504, False)])
 def test_patch_is_repeated_only_when_it_cannot_have_been_applied(fake_isc, make_client, status, retried):
     client = make_client()
     fake_isc.script((200, {}, TOKEN_ANSWER), (status, {"Retry-After": "0"}, None), (200, {}, make_task(1)))
@@ -380,6 +380,27 @@ def test_patch_is_repeated_only_when_it_cannot_have_been_applied(fake_isc, make_
         with pytest.raises(ServerError):
             client.patch_task("abc", [])
     assert [entry["method"] for entry in fake_isc.requests].count("PATCH") == (2 if retried else 1)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_500_on_a_read_is_retried_with_a_warning(fake_isc, make_client, method):
+    fake_isc.pending = _tasks(1, pending=True)
+    client = make_client()
+    fake_isc.script((200, {}, TOKEN_ANSWER), (500, {}, ERROR_DTO))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    read = client.count_tasks if method == "HEAD" else client.list_tasks
+    assert read(operation="pending") in (1, [fake_isc.pending[0]])
+    assert [entry["method"] for entry in fake_isc.api_requests()] == [method, method]
+    (warning,) = client.warnings
+    assert f"{method} " in warning and "HTTP 500" in warning
+
+
+def test_a_500_on_the_token_request_is_retried(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    client = make_client()
+    fake_isc.script((500, {}, ERROR_DTO))
+    assert len(client.list_tasks()) == 1
+    assert [entry["path"] for entry in fake_isc.requests][:2] == ["/oauth/token", "/oauth/token"]
 
 
 def test_dropped_patch_is_not_repeated(fake_isc, make_client):
@@ -460,7 +481,8 @@ def test_missing_requests_is_reported_with_missing_required_lib(monkeypatch):
 
 
 def test_versions_table():
-    assert API_VERSIONS["beta"].has_pending_endpoint and not API_VERSIONS["beta"].has_isnull_filter
+    assert API_VERSIONS["beta"].has_pending_endpoint and not API_VERSIONS["beta"].list_includes_pending
+    assert [name for name, version in API_VERSIONS.items() if version.list_includes_pending] == ["v2025", "v2026", "v1"]
     assert not API_VERSIONS["v2026"].has_pending_endpoint and "launcher" in API_VERSIONS["v2026"].filter_fields
     assert API_VERSIONS["v1"].collection == "/task-status/v1"
     assert [name for name, version in API_VERSIONS.items() if version.experimental_header] == ["v2024", "v2025", "v2026"]

@@ -122,6 +122,13 @@ def test_credentials():
         connection.resolve_credentials(_params(client_id="i", client_secret="s", access_token="t"))
 
 
+@pytest.mark.parametrize("token", ["tökén-secret", "tok en-secret", "token-secret\n", "token\u2028secret", "\u200btoken-secret"])
+def test_an_access_token_that_no_header_can_carry_is_refused_without_showing_it(token):
+    with pytest.raises(OptionError, match="^access_token .*printable ASCII") as error:
+        connection.client_from_params(_params(base_url="https://x.example", access_token=token))
+    assert "secret" not in error.value.message
+
+
 def test_explicit_credentials_win_over_a_token_from_the_environment(monkeypatch):
     monkeypatch.setenv("SAIL_ACCESS_TOKEN", "from-env")
     params = ArgumentSpecValidator(connection.argument_spec()).validate({"client_id": "i", "client_secret": "s"}).validated_parameters

@@ -10,7 +10,9 @@ import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import task_query
 from ansible_collections.sailpoint.isc.plugins.module_utils.client import API_VERSIONS
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import NotFoundError, OptionError, WaitTimeoutError
+from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
+    NotFoundError, OptionError, RateLimitedError, ServerError, TransportError, WaitTimeoutError,
+)
 from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
 
 from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
@@ -21,17 +23,23 @@ NOW = datetime(2026, 1, 2, 0, 0, tzinfo=timezone.utc)
 class FakeClient:
     """Answers like the emulator would, from an in-memory list; records every call."""
 
-    def __init__(self, version="beta", tasks=(), secret="hunter2-secret"):
+    def __init__(self, version="beta", tasks=(), secret="hunter2-secret", list_includes_pending=None):
         self.version = API_VERSIONS[version]
         self.tasks = list(tasks)
         self.calls = []
+        self.warnings = []
         self.redactor = Redactor([secret])
+        # a tenant whose list answers pending tasks although its version describes completed ones only
+        self.list_includes_pending = self.version.list_includes_pending if list_includes_pending is None else list_includes_pending
 
     def _select(self, operation):
         pending = [task for task in self.tasks if task["completionStatus"] is None]
         if operation == "pending":
             return pending
-        return self.tasks if self.version.list_includes_pending else [task for task in self.tasks if task not in pending]
+        return self.tasks if self.list_includes_pending else [task for task in self.tasks if task not in pending]
+
+    def warn(self, message):
+        self.warnings.append(self.redactor.text(message))
 
     def iter_tasks(self, filters=None, sorters=None, max_results=None, operation="list"):
         self.calls.append(("iter", operation, filters, sorters, max_results))
@@ -85,7 +93,6 @@ def test_selectors_go_to_the_server_where_the_version_supports_them():
 
 
 def test_completion_status_implies_completed_and_is_upper_cased():
-    assert _plan("v2026", scope="pending", completion_status=["error"]) == []
     (operation,) = _plan("beta", completion_status=["error", "Success"])
     assert operation.name == "list" and operation.filters == 'completionStatus in ("ERROR", "SUCCESS")'
 
@@ -108,6 +115,11 @@ def test_raw_filters_cannot_reach_the_pending_endpoint():
     ({"completion_status": ["DONE"]}, "^completion_status must be among"),
     ({"unique_name": [" "]}, "^unique_name must not contain empty"),
     ({"max_results": -1}, "^max_results must be 0 or more"),
+    ({"scope": "pending", "completion_status": ["error"]}, "^completion_status selects completed tasks; it cannot be combined with scope: pending"),
+    ({"scope": "pending", "sorters": "-launcher"}, "^sorters may only sort by created or -created .*got '-launcher'"),
+    ({"sorters": "created,name"}, "^sorters .*got 'name'"),
+    ({"sorters": "created,"}, "^sorters .*got ''"),
+    ({"sorters": "+created"}, "^sorters .*got '\\+created'"),
     ({"id": "abc", "wait": True, "wait_timeout": 0}, "^wait_timeout must be more than 0"),
 ])
 def test_bad_input_fails_naming_the_option_before_any_request(params, message):
@@ -137,6 +149,14 @@ def test_client_side_selectors_narrow_the_pending_endpoint():
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "2"]
 
 
+def test_older_than_reads_any_rfc3339_timestamp_and_ignores_none_without_offset():
+    tasks = [make_task(1, pending=True, launched="2026-01-01t19:00:00.1z", created="2026-01-01T10:00:00Z"),     # 5 h ago
+             make_task(2, pending=True, launched="2026-01-01T17:00:00.1234567+00:00"),                        # 7 h ago
+             make_task(3, pending=True, launched="2026-01-01T10:00:00.000")]                                  # no offset
+    result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
+    assert [task["id"][-1] for task in result["tasks"]] == ["2"]
+
+
 def test_older_than_uses_launched_then_created():
     tasks = [make_task(1, pending=True, launched="2026-01-01T17:00:00.000Z"),     # 7 h ago
              make_task(2, pending=True, launched="2026-01-01T19:00:00.000Z"),     # 5 h ago
@@ -146,12 +166,23 @@ def test_older_than_uses_launched_then_created():
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "3"]
 
 
-def test_count_from_the_server_when_it_applies_the_whole_selection():
-    client = FakeClient("beta", [make_task(n) for n in range(5)] + [make_task(9, pending=True)])
-    result = task_query.query_tasks(client, _params(count=True, max_results=2), now=NOW)
+@pytest.mark.parametrize("version, scope, operation, filters", [
+    ("beta", "pending", "pending", None), ("v2025", "all", "list", None), ("v2026", "pending", "list", "completionStatus isnull")])
+def test_count_from_the_server_when_it_applies_the_whole_selection(version, scope, operation, filters):
+    client = FakeClient(version, [make_task(n, pending=True) for n in range(5)] + [make_task(9, pending=scope == "pending")])
+    result = task_query.query_tasks(client, _params(scope=scope, count=True, max_results=2), now=NOW)
     assert result["total"] == 6 and len(result["tasks"]) == 2
-    assert ("count", "pending", None) in client.calls
-    assert ("iter", "list", None, None, 2) in client.calls
+    assert client.calls == [("iter", operation, filters, None, 2), ("count", operation, filters)]
+
+
+@pytest.mark.parametrize("scope", ["completed", "all"])
+def test_a_list_narrowed_to_completed_tasks_client_side_is_counted_by_the_module(scope):
+    tasks = [make_task(n, pending=n % 2 == 0) for n in range(6)]
+    client = FakeClient("v2024", tasks, list_includes_pending=True)
+    result = task_query.query_tasks(client, _params(scope=scope, count=True, max_results=2), now=NOW)
+    assert result["total"] == (3 if scope == "completed" else 6) and len(result["tasks"]) == 2
+    assert not any(call[0] == "count" for call in client.calls)
+    assert [task["id"][-1] for task in result["tasks"]] == ["1", "3"]
 
 
 def test_count_is_made_by_the_module_when_it_narrows():
@@ -205,6 +236,52 @@ def test_wait_fails_when_the_timeout_passes():
         task_query.query_tasks(FakeClient("beta", [task]), _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=25), now=NOW,
                                sleep=sleep, clock=lambda: clock[0])
     assert error.value.detail["task"]["id"] == task["id"]
+
+
+class FlakyClient(FakeClient):
+    """Answers get_task with the scripted errors first, then as FakeClient."""
+
+    def __init__(self, errors, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.errors = list(errors)
+
+    def get_task(self, task_id):
+        if self.errors:
+            self.calls.append(("get", task_id))
+            raise self.errors.pop(0)
+        return super().get_task(task_id)
+
+
+TRANSIENT = [ServerError("GET x failed with HTTP 500: hunter2-secret", 500), TransportError("GET x: could not reach", None),
+             RateLimitedError("GET x failed with HTTP 429", 429)]
+
+
+def _ticking_clock():
+    clock = [0.0]
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    return sleep, lambda: clock[0]
+
+
+def test_wait_polls_on_through_server_transport_and_rate_limit_errors():
+    task = make_task(1)
+    client = FlakyClient(TRANSIENT, "beta", [task])
+    sleep, clock = _ticking_clock()
+    result = task_query.query_tasks(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW, sleep=sleep, clock=clock)
+    assert result["tasks"] == [task] and result["elapsed"] == 30.0
+    assert len(client.warnings) == 3 and all("polling again until wait_timeout" in warning for warning in client.warnings)
+    assert "HTTP 500: ********" in client.warnings[0] and "hunter2" not in str(client.warnings)
+
+
+def test_wait_that_only_meets_errors_times_out_naming_the_last_one():
+    # polls at 0, 10, 20 and 25 s
+    client = FlakyClient([TRANSIENT[2], TRANSIENT[0], TRANSIENT[2], TRANSIENT[1]], "beta", [make_task(1)])
+    sleep, clock = _ticking_clock()
+    with pytest.raises(WaitTimeoutError, match="^wait_timeout: task abc could not be read in 25s; last error while polling: GET x: could not reach;"):
+        task_query.query_tasks(client, _params(id="abc", wait=True, wait_sleep=10, wait_timeout=25), now=NOW, sleep=sleep, clock=clock)
+    assert len(client.warnings) == 4
 
 
 def test_wait_for_an_unknown_task_fails():

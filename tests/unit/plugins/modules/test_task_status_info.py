@@ -8,6 +8,7 @@ import json
 from urllib.parse import quote_plus
 
 import pytest
+import yaml
 
 from ansible_collections.sailpoint.isc.plugins.modules import task_status_info
 from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
@@ -58,6 +59,9 @@ def test_environment_supplies_the_connection(fake_isc, fake_secret, monkeypatch)
     ({"id": "abc?x=1"}, "is not a task id"),
     ({"id": "abc%2F"}, "is not a task id"),
     ({"tenant": "acme/x", "base_url": None}, "tenant 'acme/x' is not a tenant name"),
+    ({"scope": "pending", "sorters": "-launched"}, "sorters may only sort by created or -created"),
+    ({"scope": "pending", "completion_status": ["ERROR"]}, "completion_status selects completed tasks"),
+    ({"client_id": None, "client_secret": None, "access_token": "tök"}, "access_token (or SAIL_ACCESS_TOKEN) is not an access token"),
 ])
 def test_bad_input_fails_before_any_request(fake_isc, fake_secret, args, message):
     result = _run(dict(_connection(fake_isc, fake_secret), **args), expect=FailJson)
@@ -88,3 +92,19 @@ def test_typed_error_becomes_one_failure(fake_isc, fake_secret):
     result = _run(dict(_connection(fake_isc, fake_secret), scope="completed", filters="foo eq 1"), expect=FailJson)
     assert result["msg"] == "GET /beta/task-status failed with HTTP 400: Unsupported filter field 'foo'"
     assert result["status"] == 400
+    assert result["detail"]["path"] == "/beta/task-status" and result["detail"]["body"]["detailCode"] == "400.1 Bad Request Content"
+
+
+def test_the_failure_keys_are_documented():
+    returned = yaml.safe_load(task_status_info.RETURN)
+    assert {key: returned[key]["returned"] for key in ("status", "detail")} == {"status": "failure", "detail": "failure"}
+
+
+def test_wait_outlasts_a_server_error(fake_isc, fake_secret, patch_exit):
+    fake_isc.tasks = [make_task(1)]
+    # retries=2: the first poll meets three 500s, the second reads the task
+    fake_isc.script((200, {}, {"access_token": "token-xyz-123", "expires_in": 750}), *[(500, {"Retry-After": "0"}, None)] * 3)
+    fake_isc.valid_tokens.add("token-xyz-123")
+    args = dict(_connection(fake_isc, fake_secret), id=make_task(1)["id"], wait=True, wait_sleep=0.01, wait_timeout=30)
+    assert _run(args)["tasks"] == [make_task(1)]
+    assert any("polling again until wait_timeout" in warning for warning in patch_exit)
