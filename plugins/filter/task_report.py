@@ -99,10 +99,15 @@ def _first_message(task, wanted_types=("ERROR", "WARN")) -> str:
     return ""
 
 
+def _started(task):
+    """When a task started, as M(task_status_info)'s ``older_than`` measures it: launched, else created."""
+    return _instant(task.get("launched")) or _instant(task.get("created"))
+
+
 def _row(task, now: datetime) -> dict:
-    created = _instant(task.get("created"))
+    started = _started(task)
     completed = _instant(task.get("completed"))
-    age = int((now - created).total_seconds()) if created else 0
+    age = int((now - started).total_seconds()) if started else 0
     source = _source(task)
     row = {
         "id": task.get("id"),
@@ -113,6 +118,7 @@ def _row(task, now: datetime) -> dict:
         "sourceId": source["id"],
         "sourceName": source["name"],
         "created": task.get("created"),
+        "launched": task.get("launched"),
         "completed": task.get("completed"),
         "completionStatus": task.get("completionStatus"),
         "status": _status(task),
@@ -122,8 +128,8 @@ def _row(task, now: datetime) -> dict:
         "age": human_duration(age),
         "message": _first_message(task),
     }
-    if created and completed:
-        row["duration_seconds"] = max(int((completed - created).total_seconds()), 0)
+    if started and completed:
+        row["duration_seconds"] = max(int((completed - started).total_seconds()), 0)
         row["duration"] = human_duration(row["duration_seconds"])
     return row
 
@@ -220,6 +226,14 @@ def task_report_summary(tasks, now=None, stuck_after="6h", limit=10) -> dict:
     }
 
 
+def markdown_cell(value) -> str:
+    """``value`` as text that stays inside one Markdown table cell: ``|`` escaped, line breaks made spaces."""
+    if value is None:
+        return ""
+    text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    return text.replace("|", "\\|")
+
+
 class FilterModule:
     """Report filters of the sailpoint.isc collection."""
 
@@ -227,4 +241,5 @@ class FilterModule:
         return {
             "task_rows": task_rows,
             "task_report_summary": task_report_summary,
+            "markdown_cell": markdown_cell,
         }

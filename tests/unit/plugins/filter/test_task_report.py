@@ -11,6 +11,7 @@ from ansible_collections.sailpoint.isc.plugins.filter.task_report import (
     FilterModule,
     duration_seconds,
     human_duration,
+    markdown_cell,
     task_report_summary,
     task_rows,
 )
@@ -19,7 +20,7 @@ NOW = "2024-05-17T12:00:00.000Z"
 
 
 def task(task_id, name="Cloud Account Aggregation", created="2024-05-17T11:00:00.000Z", status=None,
-         completed=None, source=("src1", "Active Directory"), messages=None, progress="Started"):
+         completed=None, source=("src1", "Active Directory"), messages=None, progress="Started", launched="created"):
     return {
         "id": task_id,
         "type": "QUARTZ",
@@ -30,7 +31,7 @@ def task(task_id, name="Cloud Account Aggregation", created="2024-05-17T11:00:00
         "target": {"id": source[0], "type": "APPLICATION", "name": source[1]} if source else None,
         "created": created,
         "modified": created,
-        "launched": created,
+        "launched": created if launched == "created" else launched,
         "completed": completed,
         "completionStatus": status,
         "messages": messages or [],
@@ -153,5 +154,29 @@ def test_summary_refuses_bad_settings():
         task_report_summary(TASKS, limit=0)
 
 
+def test_age_runs_from_launched_like_older_than():
+    # Created 10h ago but launched only 2h ago: task_status_info's older_than=6h would not select it.
+    queued = task("queued", created="2024-05-17T02:00:00.000Z", launched="2024-05-17T10:00:00.000Z")
+    never_launched = task("never", created="2024-05-17T02:00:00.000Z", launched=None)
+    rows = task_rows([queued, never_launched], now=NOW)
+    assert rows[0]["age_seconds"] == 2 * 3600 and rows[0]["launched"] == "2024-05-17T10:00:00.000Z"
+    assert rows[1]["age_seconds"] == 10 * 3600
+    summary = task_report_summary([queued, never_launched], now=NOW, stuck_after="6h")
+    assert summary["counts"]["stuck"] == 1
+    assert [row["id"] for row in summary["oldest_stuck"]] == ["never"]
+    assert summary["window"]["first_created"] == "2024-05-17T02:00:00.000Z"
+
+
+@pytest.mark.parametrize("value, text", [
+    ("Cloud | Aggregation", "Cloud \\| Aggregation"),
+    ("line one\nline two\r\nthree\rfour", "line one line two three four"),
+    (None, ""),
+    (42, "42"),
+    ("plain", "plain"),
+])
+def test_markdown_cell(value, text):
+    assert markdown_cell(value) == text
+
+
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"task_rows", "task_report_summary"}
+    assert set(FilterModule().filters()) == {"task_rows", "task_report_summary", "markdown_cell"}
