@@ -27,6 +27,7 @@ class Options:
     tenants: tuple = ("acme",)
     state: str = None
     faults: faults.FaultConfig = dataclasses.field(default_factory=faults.FaultConfig)
+    validate_requests: bool = False
 
 
 @dataclasses.dataclass
@@ -38,6 +39,8 @@ class Request:
     body: bytes
     peer: str
     client_id: str = None
+    # What in the request breaks SailPoint's specification, with --validate-requests; None when nothing does.
+    spec_violation: str = None
 
     def params(self):
         return urllib.parse.parse_qs(self.query, keep_blank_values=True)
@@ -70,12 +73,21 @@ def tenant_names(spec):
     return names
 
 
+def _request_check(enabled):
+    if not enabled:
+        return None
+    # Imported here: openapi-core takes most of a second to load, which only a validating emulator should pay.
+    from isc_emulator.requestcheck import RequestCheck  # pylint: disable=import-outside-toplevel
+    return RequestCheck()
+
+
 class Emulator:
     def __init__(self, options):
         self.options = options
         self.store = Store(options.state)
         self.tokens = auth.Tokens()
         self.log = RequestLog()
+        self.request_check = _request_check(options.validate_requests)
         self.tenants = {}
         self._reset_lock = threading.Lock()
         stored = {tenant["name"]: tenant for tenant in self.store.tenants()}
@@ -139,10 +151,19 @@ class Emulator:
         if rest == ["oauth", "token"]:
             return tenant, self._token(tenant, request)
         if len(rest) >= 2 and rest[0] in VERSION_PREFIXES and rest[1] == "task-status":
-            return tenant, api.handle(self, tenant, versions.get(rest[0]), request, rest[2:])
+            return tenant, self._api(tenant, versions.get(rest[0]), request, rest[2:])
         if rest[:2] == ["task-status", "v1"]:
-            return tenant, api.handle(self, tenant, versions.get("v1"), request, rest[2:])
+            return tenant, self._api(tenant, versions.get("v1"), request, rest[2:])
         return tenant, error(404, "No such path %s" % request.path[:200])
+
+    def _api(self, tenant, version, request, tail):
+        # Checked before the gateway's faults, auth and rate limit, so that every request a client sends is checked,
+        # retries included, and one that breaks the specification changes nothing, not even the rate limit's count.
+        if self.request_check is not None:
+            request.spec_violation = self.request_check.violation(tenant.name, version, request, tail)
+            if request.spec_violation:
+                return error(400, "request does not match SailPoint's specification: " + request.spec_violation)
+        return api.handle(self, tenant, version, request, tail)
 
     def _token(self, tenant, request):
         if request.method != "POST":

@@ -62,6 +62,8 @@ def build_parser():
     serve.add_argument("--latency-ms", type=_count, default=0, help="delay added to every API request")
     serve.add_argument("--tls-cert", help="PEM certificate; serves HTTPS with --tls-key")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    serve.add_argument("--validate-requests", action="store_true",
+                       help="answer 400 to any task-status request that breaks SailPoint's OpenAPI specification (needs openapi-core)")
     return parser
 
 
@@ -70,7 +72,8 @@ def options_from(args):
         fault_rate=args.fault_rate, latency_ms=args.latency_ms, require_experimental=args.require_experimental,
         rate_limit=args.rate_limit, token_ttl=args.token_ttl,
     )
-    return Options(seed=args.seed, tasks=args.tasks, pending=args.pending, stuck=args.stuck, tenants=args.tenants, state=args.state, faults=fault_config)
+    return Options(seed=args.seed, tasks=args.tasks, pending=args.pending, stuck=args.stuck, tenants=args.tenants, state=args.state, faults=fault_config,
+                   validate_requests=args.validate_requests)
 
 
 def main(argv=None):
@@ -81,7 +84,12 @@ def main(argv=None):
     # Threads blocked on sockets wait for the GIL up to the switch interval (5 ms) while another thread
     # assembles a page; a shorter interval keeps keep-alive latency under a millisecond.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    emulator = Emulator(options_from(args))
+    try:
+        emulator = Emulator(options_from(args))
+    except ModuleNotFoundError as missing:
+        # Only --validate-requests imports anything beyond the emulator's own dependencies.
+        print("isc-emulator: --validate-requests needs %s (pip install -r requirements-dev.txt)" % missing.name, file=sys.stderr)
+        return 2
     server = make_server(emulator, args.host, args.port, args.tls_cert, args.tls_key)
 
     def stop(_signum, _frame):

@@ -39,7 +39,7 @@ class RequestLog:
             "tenant": tenant.name if tenant else None, "method": request.method, "path": request.path,
             "query": redact_query(request.query), "status": response.status if response else None,
             "time": started, "client_id": client_id or request.client_id,
-            "fault": note or (response.note if response else None),
+            "fault": note or (response.note if response else None), "spec_violation": request.spec_violation,
         }
         with self._lock:
             self._seq += 1

@@ -153,10 +153,10 @@ def checked(emulator, checker):
 
 
 @contextlib.contextmanager
-def running_emulator(tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, **fault_settings):
+def running_emulator(tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, validate_requests=False, **fault_settings):
     checker = ContractChecker()
     options = Options(tasks=tasks, pending=pending, stuck=stuck, tenants=tenants, state=state,
-                      faults=faults.FaultConfig(rate_limit=rate_limit, **fault_settings))
+                      faults=faults.FaultConfig(rate_limit=rate_limit, **fault_settings), validate_requests=validate_requests)
     emulator = checked(Emulator(options), checker)
     server = make_server(emulator)
     start_in_thread(server)
