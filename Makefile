@@ -18,7 +18,8 @@ INSTALLED := $(BUILD)/installed
 TEST_HOME := $(BUILD)/home
 NEWEST_VENV := $(ROOT)/.venv-newest
 NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
-EMULATOR_STATE := $(BUILD)/emulator
+# beside the copy of this make run, so that two runs never stop each other's emulator
+EMULATOR_STATE = $(COLLECTIONS)/emulator
 DEMO_STATE := $(BUILD)/demo
 DEMO_CHECK_STATE := $(BUILD)/demo-check
 DEMO_STUCK := 6
