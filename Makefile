@@ -38,7 +38,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_LOCALHOST_WARNING := 0
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
 
-.PHONY: help demo demo-reset demo-check test venv tree system-deps $(STAGES) bench clean
+.PHONY: help demo demo-reset demo-check test venv tree system-deps $(STAGES) bench format clean
 
 help:
 	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
@@ -95,7 +95,13 @@ integration: tree
 	cd $(COLLECTION) && ansible-test integration --local --python 3.11 --color no
 
 lint: tree
+	cd $(COLLECTION) && ruff format --check --diff . && ruff check .
+	@echo "CHECK ok: ruff format and import order"
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint
+
+# Rewrite the collection's Python in the one house style (ruff.toml); make lint fails on anything it would change.
+format: venv
+	ruff check --fix --quiet . && ruff format .
 
 changelog-lint: venv
 	antsibull-changelog lint

@@ -38,8 +38,9 @@ def import_service_layer():
     (tree / "ansible_collections" / "sailpoint").mkdir(parents=True)
     (tree / "ansible_collections" / "sailpoint" / "isc").symlink_to(ROOT)
     sys.path.insert(0, str(tree))
-    from ansible_collections.sailpoint.isc.plugins.module_utils import task_patch  # pylint: disable=import-outside-toplevel
-    from ansible_collections.sailpoint.isc.plugins.module_utils import client  # pylint: disable=import-outside-toplevel
+    from ansible_collections.sailpoint.isc.plugins.module_utils import _client as client  # pylint: disable=import-outside-toplevel
+    from ansible_collections.sailpoint.isc.plugins.module_utils import _task_patch as task_patch  # pylint: disable=import-outside-toplevel
+
     return task_patch, client
 
 
@@ -69,18 +70,37 @@ def prepare(info, ids, rate_limit, latency_ms):
 def clear(task_patch, client_module, info, ids, concurrency, pacing):
     admin = info["clients"]["admin"]
     warnings = []
-    client = client_module.IscClient(info["base_url"], client_id=admin["client_id"], client_secret=admin["client_secret"], warn=warnings.append,
-                                     rate_limit=client_module.RATE_LIMIT if pacing else None)
-    params = {"id": None, "ids": ids, "completion_status": "TERMINATED", "completed": "now", "progress": "Cleared by the benchmark",
-              "percent_complete": None, "patch": None, "only_pending": True, "guard": True, "concurrency": concurrency}
+    client = client_module.IscClient(
+        info["base_url"],
+        client_id=admin["client_id"],
+        client_secret=admin["client_secret"],
+        warn=warnings.append,
+        rate_limit=client_module.RATE_LIMIT if pacing else None,
+    )
+    params = {
+        "id": None,
+        "ids": ids,
+        "completion_status": "TERMINATED",
+        "completed": "now",
+        "progress": "Cleared by the benchmark",
+        "percent_complete": None,
+        "patch": None,
+        "only_pending": True,
+        "guard": True,
+        "concurrency": concurrency,
+    }
     started = time.perf_counter()
     result = task_patch.run(client, params, check_mode=False, diff=False)
     elapsed = time.perf_counter() - started
     requests = control(info, "GET", "/requests")
     if result["failed_ids"] or sum(1 for task in result["tasks"] if task["completionStatus"] == "TERMINATED") != len(ids):
         raise SystemExit(f"the run did not clear every task: {result.get('msg')}")
-    return {"seconds": elapsed, "requests": len(requests), "throttled": sum(1 for entry in requests if entry["status"] == 429),
-            "tokens": sum(1 for entry in requests if entry["path"].endswith("/oauth/token"))}
+    return {
+        "seconds": elapsed,
+        "requests": len(requests),
+        "throttled": sum(1 for entry in requests if entry["status"] == 429),
+        "tokens": sum(1 for entry in requests if entry["path"].endswith("/oauth/token")),
+    }
 
 
 def run_scenario(task_patch, client_module, info, name, ids, concurrencies, latency_ms):
@@ -98,8 +118,10 @@ def print_table(name, figures, count):
     print(f"\n{name}: clear {count} pending tasks (GET + guarded PATCH each)")
     print(f"  {'concurrency':>11} {'seconds':>9} {'tasks/s':>8} {'requests':>9} {'429s':>5} {'tokens':>6} {'speed-up':>9}")
     for concurrency, figure in figures.items():
-        print(f"  {concurrency:>11} {figure['seconds']:>9.2f} {count / figure['seconds']:>8.1f} {figure['requests']:>9} "
-              f"{figure['throttled']:>5} {figure['tokens']:>6} {base / figure['seconds']:>8.2f}x")
+        print(
+            f"  {concurrency:>11} {figure['seconds']:>9.2f} {count / figure['seconds']:>8.1f} {figure['requests']:>9} "
+            f"{figure['throttled']:>5} {figure['tokens']:>6} {base / figure['seconds']:>8.2f}x"
+        )
 
 
 def print_side_by_side(results):
@@ -135,10 +157,14 @@ def main():
         process.wait(timeout=10)
     print_side_by_side(results)
     low, high = min(concurrencies), max(concurrencies)
-    print("\nsummary: " + "; ".join(
-        f"{name}: {figures[low]['seconds']:.1f}s at {low}, {figures[high]['seconds']:.1f}s at {high}, "
-        f"ratio {figures[low]['seconds'] / figures[high]['seconds']:.2f}"
-        for name, figures in results.items()))
+    print(
+        "\nsummary: "
+        + "; ".join(
+            f"{name}: {figures[low]['seconds']:.1f}s at {low}, {figures[high]['seconds']:.1f}s at {high}, "
+            f"ratio {figures[low]['seconds'] / figures[high]['seconds']:.2f}"
+            for name, figures in results.items()
+        )
+    )
 
 
 if __name__ == "__main__":

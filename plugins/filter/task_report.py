@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.durations import parse_duration
-from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import format_timestamp, parse_rfc3339
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
+from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import format_timestamp, parse_rfc3339
 
 FINAL_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 FAILURE_STATUSES = ("ERROR", "TERMINATED", "TEMPERROR")
@@ -150,8 +150,7 @@ def _counter_rows(rows, key_name, stuck_after):
         key = row[key_name]
         if key is None:
             continue
-        group = groups.setdefault(key, {"total": 0, "pending": 0, "stuck": 0, "failed": 0,
-                                        **{status: 0 for status in FINAL_STATUSES}})
+        group = groups.setdefault(key, {"total": 0, "pending": 0, "stuck": 0, "failed": 0, **{status: 0 for status in FINAL_STATUSES}})
         group["total"] += 1
         if row["status"] == PENDING:
             group["pending"] += 1
@@ -173,31 +172,29 @@ def task_report_summary(tasks, now=None, stuck_after="6h", limit=10) -> dict:
     for row in pending:
         row["stuck"] = row["age_seconds"] >= stuck_seconds
     stuck = [row for row in pending if row["stuck"]]
-    failures = sorted((row for row in rows if row["status"] in FAILURE_STATUSES),
-                      key=lambda row: row["completed"] or "", reverse=True)
+    failures = sorted((row for row in rows if row["status"] in FAILURE_STATUSES), key=lambda row: row["completed"] or "", reverse=True)
 
-    by_status = [{"status": status, "count": sum(1 for row in rows if row["status"] == status)}
-                 for status in FINAL_STATUSES + (PENDING,)]
+    by_status = [{"status": status, "count": sum(1 for row in rows if row["status"] == status)} for status in FINAL_STATUSES + (PENDING,)]
     total = len(rows)
     for entry in by_status:
         entry["percent"] = round(100.0 * entry["count"] / total, 1) if total else 0.0
 
     names = _counter_rows(rows, "uniqueName", stuck_seconds)
-    by_name = sorted(({"uniqueName": name, **counts} for name, counts in names.items()),
-                     key=lambda entry: (-entry["total"], entry["uniqueName"]))
+    by_name = sorted(({"uniqueName": name, **counts} for name, counts in names.items()), key=lambda entry: (-entry["total"], entry["uniqueName"]))
     sources = _counter_rows(rows, "sourceId", stuck_seconds)
     source_names = {row["sourceId"]: row["sourceName"] for row in rows if row["sourceId"]}
-    by_source = sorted(({"sourceId": source, "sourceName": source_names.get(source), **counts}
-                        for source, counts in sources.items()),
-                       key=lambda entry: (-entry["total"], str(entry["sourceName"])))
+    by_source = sorted(
+        ({"sourceId": source, "sourceName": source_names.get(source), **counts} for source, counts in sources.items()),
+        key=lambda entry: (-entry["total"], str(entry["sourceName"])),
+    )
 
     age_buckets = []
     lower = 0
     for label, upper in AGE_BUCKETS:
         inside = [row for row in pending if row["age_seconds"] >= lower and (upper is None or row["age_seconds"] < upper)]
-        age_buckets.append({"label": label, "count": len(inside),
-                            "stuck": sum(1 for row in inside if row["stuck"]),
-                            "fresh": sum(1 for row in inside if not row["stuck"])})
+        age_buckets.append(
+            {"label": label, "count": len(inside), "stuck": sum(1 for row in inside if row["stuck"]), "fresh": sum(1 for row in inside if not row["stuck"])}
+        )
         lower = upper or lower
 
     completed = [row for row in rows if row["status"] != PENDING]

@@ -300,7 +300,9 @@ detail:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import connection, errors, task_patch
+from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
+from ansible_collections.sailpoint.isc.plugins.module_utils import _errors as errors
+from ansible_collections.sailpoint.isc.plugins.module_utils import _task_patch as task_patch
 
 
 def argument_spec() -> dict:

@@ -212,7 +212,9 @@ detail:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import connection, errors, task_query
+from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
+from ansible_collections.sailpoint.isc.plugins.module_utils import _errors as errors
+from ansible_collections.sailpoint.isc.plugins.module_utils import _task_query as task_query
 
 
 def argument_spec():

@@ -57,9 +57,28 @@ def emulator(tmp_path_factory):
     environment = dict(os.environ, PYTHONPATH=str(COLLECTION_ROOT / "tests" / "emulator"))
     with (state / "emulator.log").open("w") as log:
         process = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, "-m", "isc_emulator", "serve", "--port", "0", "--tenants", "acme", "--tasks", "240",
-             "--pending", "4", "--stuck", "7", "--seed", "7"],
-            stdout=subprocess.PIPE, stderr=log, text=True, env=environment,
+            [
+                sys.executable,
+                "-m",
+                "isc_emulator",
+                "serve",
+                "--port",
+                "0",
+                "--tenants",
+                "acme",
+                "--tasks",
+                "240",
+                "--pending",
+                "4",
+                "--stuck",
+                "7",
+                "--seed",
+                "7",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=environment,
         )
     try:
         info = json.loads(process.stdout.readline())
@@ -76,8 +95,8 @@ def report_html(emulator, tmp_path_factory) -> Path:
     # A task whose name is hostile markup: the page must show it as text, not run or load it.
     body = json.dumps({"tenant": "acme", "tasks": [{"uniqueName": HOSTILE_NAME, "completionStatus": "ERROR"}]}).encode()
     import urllib.request  # pylint: disable=import-outside-toplevel
-    urllib.request.urlopen(urllib.request.Request(control + "/tasks", data=body, method="POST",
-                                                  headers={"Content-Type": "application/json"})).read()
+
+    urllib.request.urlopen(urllib.request.Request(control + "/tasks", data=body, method="POST", headers={"Content-Type": "application/json"})).read()
 
     collections = work / "collections" / "ansible_collections" / "sailpoint"
     collections.mkdir(parents=True)
@@ -93,7 +112,12 @@ def report_html(emulator, tmp_path_factory) -> Path:
     )
     result = subprocess.run(
         [ansible_playbook(), "-i", "localhost,", "sailpoint.isc.task_report", "-e", f"task_report_dir={work / 'reports'}"],
-        capture_output=True, text=True, env=environment, cwd=work, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=work,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert admin["client_secret"] not in result.stdout + result.stderr
@@ -107,10 +131,21 @@ def screenshot(report_html, tmp_path_factory) -> Path:
     png.unlink(missing_ok=True)
     profile = tmp_path_factory.mktemp("chromium-profile")
     command = [
-        chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--force-device-scale-factor=1", "--hide-scrollbars", f"--user-data-dir={profile}",
-        f"--screenshot={png}", f"--window-size={WINDOW[0]},{WINDOW[1]}", report_html.as_uri(),
+        chromium_binary(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--force-device-scale-factor=1",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--screenshot={png}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        report_html.as_uri(),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert png.exists(), f"Chromium wrote no screenshot (exit {result.returncode}): {result.stderr[-2000:]}"
@@ -123,8 +158,8 @@ def read_png(path: Path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG file"
     position, compressed = 8, b""
     while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        chunk = data[position + 8:position + 8 + length]
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        chunk = data[position + 8 : position + 8 + length]
         position += 12 + length
         if kind == b"IHDR":
             width, height, depth, colour_type, _compression, _filter, interlace = struct.unpack(">IIBBBBB", chunk)
@@ -140,7 +175,7 @@ def read_png(path: Path):
     rows = []
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         if kind == 1:
             for i in range(channels, stride):
                 line[i] = (line[i] + line[i - channels]) & 0xFF
@@ -156,8 +191,7 @@ def read_png(path: Path):
                 up, up_left = previous[i], previous[i - channels] if i >= channels else 0
                 estimate = left + up - up_left
                 distances = (abs(estimate - left), abs(estimate - up), abs(estimate - up_left))
-                predictor = left if distances[0] <= distances[1] and distances[0] <= distances[2] else (
-                    up if distances[1] <= distances[2] else up_left)
+                predictor = left if distances[0] <= distances[1] and distances[0] <= distances[2] else (up if distances[1] <= distances[2] else up_left)
                 line[i] = (line[i] + predictor) & 0xFF
         rows.append(bytes(line) if channels == 3 else bytes(b for i, b in enumerate(line) if i % 4 != 3))
         previous = line
@@ -193,7 +227,7 @@ def test_screenshot_shows_the_report(screenshot):
     assert 50_000 < screenshot.stat().st_size < 20_000_000
     colours = set()
     for row in rows[::4]:
-        colours.update(row[i:i + 3] for i in range(0, len(row), 3 * 4))
+        colours.update(row[i : i + 3] for i in range(0, len(row), 3 * 4))
     assert len(colours) > 200, f"only {len(colours)} colours: the page looks blank"
     pixels = {tuple(colour) for colour in colours}
     for name, wanted in CHART_COLOURS.items():

@@ -12,7 +12,7 @@ from hypothesis import settings
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.client import IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient
 from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import FAKE_SECRET, FakeIsc, serve
 
 
@@ -29,14 +29,23 @@ def fake_isc():
 @pytest.fixture
 def make_client(fake_isc):
     """A factory of IscClients for the fake tenant that record warnings and sleeps instead of sleeping."""
+
     def factory(**kwargs):
         warnings, sleeps = [], []
-        options = {"client_id": "cid", "client_secret": FAKE_SECRET, "api_version": "beta", "retries": 3,
-                   "warn": warnings.append, "sleep": sleeps.append, "timeout": 5}
+        options = {
+            "client_id": "cid",
+            "client_secret": FAKE_SECRET,
+            "api_version": "beta",
+            "retries": 3,
+            "warn": warnings.append,
+            "sleep": sleeps.append,
+            "timeout": 5,
+        }
         options.update(kwargs)
         client = IscClient(fake_isc.url, **options)
         client.warnings, client.sleeps = warnings, sleeps
         return client
+
     return factory
 
 

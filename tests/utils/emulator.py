@@ -30,7 +30,10 @@ def start(state_dir: Path, serve_args: list) -> None:
     with (state_dir / "emulator.out").open("w", encoding="utf-8") as stdout, (state_dir / "emulator.log").open("w", encoding="utf-8") as stderr:
         process = subprocess.Popen(  # pylint: disable=consider-using-with
             [sys.executable, "-m", "isc_emulator", "serve", "--port", "0", *serve_args],
-            stdout=stdout, stderr=stderr, start_new_session=True, env=environment,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+            env=environment,
         )
     (state_dir / "emulator.pid").write_text(str(process.pid), encoding="utf-8")
     info = wait_for_first_line(state_dir / "emulator.out", process)
@@ -106,8 +109,12 @@ def integration_config(state_dir: Path, target: Path) -> None:
 def shell_environment(state_dir: Path) -> None:
     info = load_info(state_dir)
     admin = info["clients"]["admin"]
-    values = {"SAIL_BASE_URL": info["base_url"], "SAIL_CLIENT_ID": admin["client_id"], "SAIL_CLIENT_SECRET": admin["client_secret"],
-              "ISC_CONTROL_URL": info["control_url"]}
+    values = {
+        "SAIL_BASE_URL": info["base_url"],
+        "SAIL_CLIENT_ID": admin["client_id"],
+        "SAIL_CLIENT_SECRET": admin["client_secret"],
+        "ISC_CONTROL_URL": info["control_url"],
+    }
     for name, value in values.items():
         print(f"export {name}='{value}'")
 

@@ -9,10 +9,10 @@ one run shows every problem. The last line is the plain
 
 import argparse
 import os
-import threading
 import re
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass

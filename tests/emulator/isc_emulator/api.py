@@ -7,7 +7,7 @@ import time
 
 from isc_emulator import filters, patch
 from isc_emulator.clock import WINDOW_MS, now_ms, parse_iso
-from isc_emulator.responses import Drop, error, json_array, json_response, raw_json, rate_limited
+from isc_emulator.responses import Drop, error, json_array, json_response, rate_limited, raw_json
 
 MAX_LIMIT = 250
 PATCH_TYPES = ("application/json-patch+json", "application/json")

@@ -78,6 +78,7 @@ def _request_check(enabled):
         return None
     # Imported here: openapi-core takes most of a second to load, which only a validating emulator should pay.
     from isc_emulator.requestcheck import RequestCheck  # pylint: disable=import-outside-toplevel
+
     return RequestCheck()
 
 
@@ -95,8 +96,12 @@ class Emulator:
             config = stored.get(name)
             if config is None:
                 config = {
-                    "clients": auth.make_clients(options.seed, name), "tenant_id": auth.tenant_id(options.seed, name),
-                    "seed": options.seed, "tasks": options.tasks, "pending": options.pending, "stuck": options.stuck,
+                    "clients": auth.make_clients(options.seed, name),
+                    "tenant_id": auth.tenant_id(options.seed, name),
+                    "seed": options.seed,
+                    "tasks": options.tasks,
+                    "pending": options.pending,
+                    "stuck": options.stuck,
                 }
                 self.store.save_tenant(name, position, config)
                 self.reseed(name, config)

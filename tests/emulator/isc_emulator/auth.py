@@ -25,8 +25,10 @@ def make_clients(seed, tenant):
     """Deterministic credentials, so a demo's printed secrets are stable from run to run."""
     return {
         role: {
-            "client_id": _derive(seed, tenant, role, "id", 32), "client_secret": _derive(seed, tenant, role, "secret", 64),
-            "user_level": level, "user_context": context,
+            "client_id": _derive(seed, tenant, role, "id", 32),
+            "client_secret": _derive(seed, tenant, role, "secret", 64),
+            "user_level": level,
+            "user_context": context,
         }
         for role, (level, context) in ROLES.items()
     }
@@ -72,9 +74,14 @@ class Tokens:
                 self._grants = {key: value for key, value in self._grants.items() if value.expires_at > time.time()}
             self._grants[token] = grant
         body = {
-            "access_token": token, "token_type": "bearer", "expires_in": int(ttl),
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": int(ttl),
             "scope": READ_SCOPE + (" " + WRITE_SCOPE if grant.may_write else ""),
-            "tenant_id": tenant_id, "pod": "emu01-useast1", "org": tenant, "jti": str(uuid.uuid4()),
+            "tenant_id": tenant_id,
+            "pod": "emu01-useast1",
+            "org": tenant,
+            "jti": str(uuid.uuid4()),
         }
         if client["user_context"]:
             body.update({"user_id": _derive(0, tenant, role, "user", 32), "identity_id": _derive(0, tenant, role, "identity", 32)})

@@ -62,18 +62,32 @@ def build_parser():
     serve.add_argument("--latency-ms", type=_count, default=0, help="delay added to every API request")
     serve.add_argument("--tls-cert", help="PEM certificate; serves HTTPS with --tls-key")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
-    serve.add_argument("--validate-requests", action="store_true",
-                       help="answer 400 to any task-status request that breaks SailPoint's OpenAPI specification (needs openapi-core)")
+    serve.add_argument(
+        "--validate-requests",
+        action="store_true",
+        help="answer 400 to any task-status request that breaks SailPoint's OpenAPI specification (needs openapi-core)",
+    )
     return parser
 
 
 def options_from(args):
     fault_config = faults.FaultConfig(
-        fault_rate=args.fault_rate, latency_ms=args.latency_ms, require_experimental=args.require_experimental,
-        rate_limit=args.rate_limit, token_ttl=args.token_ttl,
+        fault_rate=args.fault_rate,
+        latency_ms=args.latency_ms,
+        require_experimental=args.require_experimental,
+        rate_limit=args.rate_limit,
+        token_ttl=args.token_ttl,
     )
-    return Options(seed=args.seed, tasks=args.tasks, pending=args.pending, stuck=args.stuck, tenants=args.tenants, state=args.state, faults=fault_config,
-                   validate_requests=args.validate_requests)
+    return Options(
+        seed=args.seed,
+        tasks=args.tasks,
+        pending=args.pending,
+        stuck=args.stuck,
+        tenants=args.tenants,
+        state=args.state,
+        faults=fault_config,
+        validate_requests=args.validate_requests,
+    )
 
 
 def main(argv=None):

@@ -42,9 +42,15 @@ def _route(emulator, request):
     parts = request.path.strip("/").split("/")[1:]
     key = (request.method, parts[0] if parts else "")
     routes = {
-        ("GET", "health"): _health, ("POST", "reset"): _reset, ("POST", "faults"): _faults, ("GET", "faults"): _show_faults,
-        ("GET", "tasks"): _list_tasks, ("POST", "tasks"): _put_tasks, ("POST", "tokens"): _expire_tokens,
-        ("GET", "requests"): _requests, ("DELETE", "requests"): _clear_requests,
+        ("GET", "health"): _health,
+        ("POST", "reset"): _reset,
+        ("POST", "faults"): _faults,
+        ("GET", "faults"): _show_faults,
+        ("GET", "tasks"): _list_tasks,
+        ("POST", "tasks"): _put_tasks,
+        ("POST", "tokens"): _expire_tokens,
+        ("GET", "requests"): _requests,
+        ("DELETE", "requests"): _clear_requests,
     }
     if key == ("PATCH", "tasks") and len(parts) == 2:
         return _set_task(emulator, request, parts[1])
@@ -111,8 +117,7 @@ def _list_tasks(emulator, request):
     cutoff = now_ms() - WINDOW_MS
     # The stored JSON is spliced in as is; re-encoding 100,000 tasks would be slow for nothing.
     items = [
-        ('{"hidden":%s,%s' % ("true" if created < cutoff else "false", body[1:])).encode("utf-8")
-        for body, created in emulator.store.all_tasks(tenant.name)
+        ('{"hidden":%s,%s' % ("true" if created < cutoff else "false", body[1:])).encode("utf-8") for body, created in emulator.store.all_tasks(tenant.name)
     ]
     return json_array(200, items)
 

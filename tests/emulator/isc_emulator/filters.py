@@ -80,8 +80,8 @@ def _unquote(token):
         char = body[index]
         if char == "\\":
             escaped = body[index + 1]
-            if escaped not in "\"\\":
-                raise FilterError("Invalid escape \\%s at position %d: only \\\" and \\\\ are allowed" % (escaped, token.start_pos + index + 2))
+            if escaped not in '"\\':
+                raise FilterError('Invalid escape \\%s at position %d: only \\" and \\\\ are allowed' % (escaped, token.start_pos + index + 2))
             out.append(escaped)
             index += 2
         else:

@@ -36,10 +36,15 @@ class RequestLog:
             if client_id is None and "form-urlencoded" in request.headers.get("content-type", ""):
                 client_id = urllib.parse.parse_qs(request.body.decode("utf-8", "replace")).get("client_id", [None])[0]
         entry = {
-            "tenant": tenant.name if tenant else None, "method": request.method, "path": request.path,
-            "query": redact_query(request.query), "status": response.status if response else None,
-            "time": started, "client_id": client_id or request.client_id,
-            "fault": note or (response.note if response else None), "spec_violation": request.spec_violation,
+            "tenant": tenant.name if tenant else None,
+            "method": request.method,
+            "path": request.path,
+            "query": redact_query(request.query),
+            "status": response.status if response else None,
+            "time": started,
+            "client_id": client_id or request.client_id,
+            "fault": note or (response.note if response else None),
+            "spec_violation": request.spec_violation,
         }
         with self._lock:
             self._seq += 1

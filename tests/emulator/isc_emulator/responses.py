@@ -6,10 +6,19 @@ import json
 import uuid
 
 DETAIL_CODES = {
-    400: "400.1 Bad Request Content", 403: "403 Forbidden", 404: "404 Not found", 405: "405 Method Not Allowed",
-    409: "409 Conflict", 411: "411 Length Required", 413: "413 Payload Too Large", 414: "414 URI Too Long",
-    415: "415 Unsupported Media Type", 431: "431 Request Header Fields Too Large", 500: "500.0 Internal Fault",
-    502: "502 Bad Gateway", 503: "503 Service Unavailable",
+    400: "400.1 Bad Request Content",
+    403: "403 Forbidden",
+    404: "404 Not found",
+    405: "405 Method Not Allowed",
+    409: "409 Conflict",
+    411: "411 Length Required",
+    413: "413 Payload Too Large",
+    414: "414 URI Too Long",
+    415: "415 Unsupported Media Type",
+    431: "431 Request Header Fields Too Large",
+    500: "500.0 Internal Fault",
+    502: "502 Bad Gateway",
+    503: "503 Service Unavailable",
 }
 JSON_TYPE = "application/json;charset=utf-8"
 
@@ -58,8 +67,10 @@ def json_array(status, items, headers=None):
 def error(status, text, note=None):
     """An ErrorResponseDto; the text names the problem, never a secret."""
     payload = {
-        "detailCode": DETAIL_CODES.get(status, str(status)), "trackingId": uuid.uuid4().hex,
-        "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": text}], "causes": [],
+        "detailCode": DETAIL_CODES.get(status, str(status)),
+        "trackingId": uuid.uuid4().hex,
+        "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": text}],
+        "causes": [],
     }
     return json_response(status, payload, note=note)
 

@@ -9,8 +9,18 @@ import random
 from isc_emulator.clock import DAY_MS, WINDOW_MS, iso, parse_iso
 
 SOURCES = (
-    "Active Directory", "Workday", "ServiceNow", "Okta", "Salesforce", "SAP ERP", "Entra ID",
-    "Google Workspace", "GitHub", "Oracle HR", "Jira Cloud", "Slack",
+    "Active Directory",
+    "Workday",
+    "ServiceNow",
+    "Okta",
+    "Salesforce",
+    "SAP ERP",
+    "Entra ID",
+    "Google Workspace",
+    "GitHub",
+    "Oracle HR",
+    "Jira Cloud",
+    "Slack",
 )
 
 # (uniqueName, type, has a source target, weight, description)
@@ -25,8 +35,11 @@ KINDS = (
 OUTCOMES = (("SUCCESS", 70), ("WARNING", 12), ("ERROR", 10), ("TERMINATED", 5), ("TEMPERROR", 3))
 LAUNCHERS = ("sweep", "sweep", "sweep", "system", "jane.doe", "support.admin", "svc-ansible")
 STATUS_PROGRESS = {
-    "SUCCESS": "Completed", "WARNING": "Completed with warnings", "ERROR": "Failed",
-    "TERMINATED": "Terminated", "TEMPERROR": "Retrying later",
+    "SUCCESS": "Completed",
+    "WARNING": "Completed with warnings",
+    "ERROR": "Failed",
+    "TERMINATED": "Terminated",
+    "TEMPERROR": "Retrying later",
 }
 MESSAGE_TYPES = {"SUCCESS": "INFO", "WARNING": "WARN", "ERROR": "ERROR", "TERMINATED": "WARN", "TEMPERROR": "ERROR"}
 MARK = "\x01"
@@ -53,9 +66,14 @@ def index_row(task, body=None):
     attributes = task.get("attributes") or {}
     source_id, type_name, launcher = target.get("id"), attributes.get("taskDefinitionName"), task.get("launcher")
     return (
-        task["id"], task["id"].lower(), parse_iso(task["created"]), status.lower() if status else None,
-        source_id.lower() if source_id else None, type_name.lower() if type_name else None,
-        launcher.lower() if launcher else None, body or dumps(task),
+        task["id"],
+        task["id"].lower(),
+        parse_iso(task["created"]),
+        status.lower() if status else None,
+        source_id.lower() if source_id else None,
+        type_name.lower() if type_name else None,
+        launcher.lower() if launcher else None,
+        body or dumps(task),
     )
 
 
@@ -92,23 +110,37 @@ class TaskFactory:
         if source is not None:
             source_id, source_name = self.sources[source]
             target = {"id": source_id, "type": "APPLICATION", "name": source_name}
-            attributes.update({"appId": source_id, "sourceName": source_name[:-len(" [source]")]})
+            attributes.update({"appId": source_id, "sourceName": source_name[: -len(" [source]")]})
         completed = status is not None
         if completed:
             attributes.update({"total": values["total"], "changed": values["changed"]} if target else {"identityCount": values["total"]})
         return {
-            "id": values["id"], "type": task_type, "uniqueName": unique_name, "description": description,
-            "parentName": None, "launcher": values["launcher"], "target": target,
-            "created": values["created"], "modified": values["modified"], "launched": values["launched"],
-            "completed": values["completed"], "completionStatus": status,
+            "id": values["id"],
+            "type": task_type,
+            "uniqueName": unique_name,
+            "description": description,
+            "parentName": None,
+            "launcher": values["launcher"],
+            "target": target,
+            "created": values["created"],
+            "modified": values["modified"],
+            "launched": values["launched"],
+            "completed": values["completed"],
+            "completionStatus": status,
             "messages": [_message(status, unique_name)] if completed else [],
             "returns": [{"name": "Accounts Scanned", "attributeName": "total"}, {"name": "Accounts Changed", "attributeName": "changed"}]
-            if completed and target else [],
-            "attributes": attributes, "progress": STATUS_PROGRESS[status] if completed else values["progress"],
+            if completed and target
+            else [],
+            "attributes": attributes,
+            "progress": STATUS_PROGRESS[status] if completed else values["progress"],
             "percentComplete": values["percentComplete"],
             "taskDefinitionSummary": {
-                "id": self.definitions[unique_name], "uniqueName": unique_name, "description": description,
-                "parentName": unique_name, "executor": "sailpoint.task.ServiceTaskExecutor", "arguments": {},
+                "id": self.definitions[unique_name],
+                "uniqueName": unique_name,
+                "description": description,
+                "parentName": unique_name,
+                "executor": "sailpoint.task.ServiceTaskExecutor",
+                "arguments": {},
             },
         }
 
@@ -118,8 +150,14 @@ class TaskFactory:
         finished = min(launched + rng.randint(2_000, 3 * 3_600_000), max(launched, self.now))
         total = rng.randint(0, 50_000)
         return {
-            "id": hex_id(rng), "launcher": rng.choice(LAUNCHERS), "created": iso(created_ms), "launched": iso(launched),
-            "modified": iso(finished), "completed": iso(finished), "total": total, "changed": rng.randint(0, total),
+            "id": hex_id(rng),
+            "launcher": rng.choice(LAUNCHERS),
+            "created": iso(created_ms),
+            "launched": iso(launched),
+            "modified": iso(finished),
+            "completed": iso(finished),
+            "total": total,
+            "changed": rng.randint(0, total),
             "percentComplete": 100 if status != "TERMINATED" else rng.randint(0, 99),
         }
 
@@ -140,8 +178,14 @@ class TaskFactory:
         values = self._completed_values(created_ms, status)
         row_source = self.sources[source][0] if source is not None else None
         return (
-            values["id"], values["id"], created_ms, status.lower(), row_source,
-            definition_name(kind[0]).lower(), values["launcher"].lower(), self._template(kind, source, status) % values,
+            values["id"],
+            values["id"],
+            created_ms,
+            status.lower(),
+            row_source,
+            definition_name(kind[0]).lower(),
+            values["launcher"].lower(),
+            self._template(kind, source, status) % values,
         )
 
     def completed(self, created_ms, status=None):
@@ -156,8 +200,13 @@ class TaskFactory:
         # A stuck task stopped moving soon after it started, which is how one tells it apart.
         moved = launched + (rng.randint(10_000, 600_000) if stale else rng.randint(1_000, 30_000))
         values = {
-            "id": hex_id(rng), "launcher": rng.choice(LAUNCHERS), "created": iso(created_ms), "launched": iso(launched),
-            "modified": iso(moved), "completed": None, "percentComplete": rng.randint(0, 60 if stale else 90),
+            "id": hex_id(rng),
+            "launcher": rng.choice(LAUNCHERS),
+            "created": iso(created_ms),
+            "launched": iso(launched),
+            "modified": iso(moved),
+            "completed": None,
+            "percentComplete": rng.randint(0, 60 if stale else 90),
             "progress": rng.choice(("Started", "Processing accounts", "Correlating")),
         }
         return self._shape(kind, source, None, values)

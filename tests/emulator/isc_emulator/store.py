@@ -34,9 +34,9 @@ class View:
     def page(self, since_ms, descending, limit, offset):
         start = bisect.bisect_left(self.keys, (since_ms,))
         if not descending:
-            return self.bodies[start + offset:start + offset + limit]
+            return self.bodies[start + offset : start + offset + limit]
         end = len(self.bodies) - offset
-        return self.bodies[max(start, end - limit):max(start, end)][::-1]
+        return self.bodies[max(start, end - limit) : max(start, end)][::-1]
 
     def count(self, since_ms):
         return len(self.keys) - bisect.bisect_left(self.keys, (since_ms,))

@@ -11,9 +11,9 @@ import urllib.parse
 
 import requests
 from openapi_core import OpenAPI
-from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.responses.exceptions import ResponseNotFound
+from openapi_core.testing import MockRequest, MockResponse
 
 from isc_emulator import faults, versions
 from isc_emulator.app import Emulator, Options
@@ -155,8 +155,15 @@ def checked(emulator, checker):
 @contextlib.contextmanager
 def running_emulator(tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, validate_requests=False, **fault_settings):
     checker = ContractChecker()
-    options = Options(tasks=tasks, pending=pending, stuck=stuck, tenants=tenants, state=state,
-                      faults=faults.FaultConfig(rate_limit=rate_limit, **fault_settings), validate_requests=validate_requests)
+    options = Options(
+        tasks=tasks,
+        pending=pending,
+        stuck=stuck,
+        tenants=tenants,
+        state=state,
+        faults=faults.FaultConfig(rate_limit=rate_limit, **fault_settings),
+        validate_requests=validate_requests,
+    )
     emulator = checked(Emulator(options), checker)
     server = make_server(emulator)
     start_in_thread(server)

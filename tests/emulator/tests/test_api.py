@@ -4,8 +4,24 @@ import pytest
 
 VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")
 CONTRACT_KEYS = {
-    "id", "type", "uniqueName", "description", "parentName", "launcher", "target", "created", "modified", "launched",
-    "completed", "completionStatus", "messages", "returns", "attributes", "progress", "percentComplete", "taskDefinitionSummary",
+    "id",
+    "type",
+    "uniqueName",
+    "description",
+    "parentName",
+    "launcher",
+    "target",
+    "created",
+    "modified",
+    "launched",
+    "completed",
+    "completionStatus",
+    "messages",
+    "returns",
+    "attributes",
+    "progress",
+    "percentComplete",
+    "taskDefinitionSummary",
 }
 
 
@@ -77,10 +93,19 @@ def test_sorters(admin):
     assert ascending == sorted(ascending) and descending == sorted(descending, reverse=True)
 
 
-@pytest.mark.parametrize("params", [
-    {"limit": "251"}, {"limit": "-1"}, {"limit": "ten"}, {"offset": "-1"}, {"count": "yes"},
-    {"sorters": "name"}, {"sorters": "created,"}, {"sorters": "--created"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "251"},
+        {"limit": "-1"},
+        {"limit": "ten"},
+        {"offset": "-1"},
+        {"count": "yes"},
+        {"sorters": "name"},
+        {"sorters": "created,"},
+        {"sorters": "--created"},
+    ],
+)
 def test_bad_collection_parameters_are_400(admin, params):
     reply = admin.get("v2025", **params)
     assert reply.status_code == 400
@@ -108,10 +133,14 @@ def test_get_unknown_id_is_404(admin):
 def test_patch_clears_a_pending_task(admin, version):
     task_id = pending_ids(admin)[0]
     completed = now_iso()
-    reply = admin.patch(version, task_id, [
-        {"op": "replace", "path": "/completionStatus", "value": "Error"},
-        {"op": "replace", "path": "/completed", "value": completed},
-    ])
+    reply = admin.patch(
+        version,
+        task_id,
+        [
+            {"op": "replace", "path": "/completionStatus", "value": "Error"},
+            {"op": "replace", "path": "/completed", "value": completed},
+        ],
+    )
     assert reply.status_code == 200, reply.text
     task = reply.json()
     assert task["completionStatus"] == "ERROR" and task["completed"] == completed

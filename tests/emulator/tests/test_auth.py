@@ -2,7 +2,6 @@ import json
 
 import pytest
 import requests
-
 from emulator_helpers import running_emulator
 
 
@@ -43,9 +42,14 @@ def test_token_endpoint_wants_post(emu):
     assert emu.session.get(emu.base_url + "/oauth/token").status_code == 405
 
 
-@pytest.mark.parametrize("header, message", (
-    (None, "JWT is missing"), ("Bearer not-a-token", "JWT is invalid"), ("Basic abc", "JWT is missing"),
-))
+@pytest.mark.parametrize(
+    "header, message",
+    (
+        (None, "JWT is missing"),
+        ("Bearer not-a-token", "JWT is invalid"),
+        ("Basic abc", "JWT is missing"),
+    ),
+)
 def test_missing_or_invalid_token_is_401(emu, header, message):
     headers = {"Authorization": header} if header else {}
     reply = emu.session.get(emu.base_url + "/v2025/task-status", headers=headers)

@@ -21,7 +21,11 @@ def start(*args):
     """The process, its JSON line, and the CPU seconds it spent getting there."""
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     process = subprocess.Popen(
-        [sys.executable, "-m", "isc_emulator", "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        [sys.executable, "-m", "isc_emulator", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
     )
     ready = select.select([process.stdout], [], [], 10)[0]
     if not ready:
@@ -45,8 +49,11 @@ def stop(process, sig=signal.SIGTERM):
 
 def token(info, tenant=0, role="admin"):
     client = info["tenants"][tenant]["clients"][role]
-    reply = requests.post(info["tenants"][tenant]["base_url"] + "/oauth/token", timeout=5,
-                          data={"grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": client["client_secret"]})
+    reply = requests.post(
+        info["tenants"][tenant]["base_url"] + "/oauth/token",
+        timeout=5,
+        data={"grant_type": "client_credentials", "client_id": client["client_id"], "client_secret": client["client_secret"]},
+    )
     return reply.json()["access_token"]
 
 
@@ -71,8 +78,12 @@ def test_options_shape_the_tenants():
     process, info, _cpu = start("--tenants", "2", "--tasks", "20", "--pending", "1", "--stuck", "1", "--rate-limit", "off", "--token-ttl", "60")
     try:
         assert [tenant["name"] for tenant in info["tenants"]] == ["acme", "globex"]
-        reply = requests.get(info["tenants"][1]["base_url"] + "/v2025/task-status", params={"count": "true", "limit": 1},
-                             headers={"Authorization": "Bearer " + token(info, 1)}, timeout=5)
+        reply = requests.get(
+            info["tenants"][1]["base_url"] + "/v2025/task-status",
+            params={"count": "true", "limit": 1},
+            headers={"Authorization": "Bearer " + token(info, 1)},
+            timeout=5,
+        )
         assert reply.headers["X-Total-Count"] == "20"
     finally:
         assert stop(process) == 0
@@ -100,18 +111,26 @@ def test_state_file_across_runs(tmp_path):
 
 def test_tls(tmp_path):
     crypto = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
     import datetime  # pylint: disable=import-outside-toplevel
     import ipaddress  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = crypto.Name([crypto.NameAttribute(crypto.oid.NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (crypto.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(crypto.SubjectAlternativeName([crypto.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        crypto.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(crypto.SubjectAlternativeName([crypto.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

@@ -11,10 +11,14 @@ def increment(client, task_id):
     conflicts = 0
     while True:
         current = client.get("v2025", "/" + task_id).json()["percentComplete"]
-        reply = client.patch("v2025", task_id, [
-            {"op": "test", "path": "/percentComplete", "value": current},
-            {"op": "replace", "path": "/percentComplete", "value": current + 1},
-        ])
+        reply = client.patch(
+            "v2025",
+            task_id,
+            [
+                {"op": "test", "path": "/percentComplete", "value": current},
+                {"op": "replace", "path": "/percentComplete", "value": current + 1},
+            ],
+        )
         if reply.status_code == 200:
             return conflicts
         assert reply.status_code == 409, reply.text

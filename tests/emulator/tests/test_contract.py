@@ -1,7 +1,6 @@
 """The contract checker itself: it sees every status, and it catches a response that breaks the specification."""
 
 import pytest
-
 from emulator_helpers import running_emulator
 
 VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")

@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from emulator_helpers import running_emulator
 
 from isc_emulator import control
 from isc_emulator.app import Request
-from emulator_helpers import running_emulator
 
 
 def test_health(emu):
@@ -36,10 +36,16 @@ def test_reset_with_new_sizes(emu):
 
 
 def test_insert_partial_tasks_gets_realistic_values(emu, admin):
-    inserted = emu.control("POST", "tasks", {"tasks": [
-        {"id": "c" * 32, "completionStatus": None, "uniqueName": "Cloud Account Aggregation"},
-        {"id": "d" * 32, "completionStatus": "error"},
-    ]})["tasks"]
+    inserted = emu.control(
+        "POST",
+        "tasks",
+        {
+            "tasks": [
+                {"id": "c" * 32, "completionStatus": None, "uniqueName": "Cloud Account Aggregation"},
+                {"id": "d" * 32, "completionStatus": "error"},
+            ]
+        },
+    )["tasks"]
     assert inserted[0]["completed"] is None and inserted[0]["attributes"]["taskDefinitionName"] == "CLOUD_ACCOUNT_AGGREGATION"
     assert inserted[1]["completionStatus"] == "ERROR"
     for task in inserted:
@@ -71,14 +77,19 @@ def test_request_log_by_tenant():
     with running_emulator(tenants=("acme", "globex")) as emu:
         emu.api(tenant="globex").get("beta", limit=1)
         assert {entry["tenant"] for entry in emu.control("GET", "requests", tenant="globex")} == {"globex"}
-        assert emu.control("GET", "requests", tenant="acme") == [] or all(
-            entry["tenant"] == "acme" for entry in emu.control("GET", "requests", tenant="acme"))
+        assert emu.control("GET", "requests", tenant="acme") == [] or all(entry["tenant"] == "acme" for entry in emu.control("GET", "requests", tenant="acme"))
 
 
-@pytest.mark.parametrize("method, call, payload", (
-    ("GET", "nothing", None), ("POST", "tasks", {"tasks": "x"}), ("PATCH", "tasks/" + "0" * 32, {"set": {"progress": "x"}}),
-    ("POST", "reset", {"tenant": "nobody"}), ("POST", "faults", [1]),
-))
+@pytest.mark.parametrize(
+    "method, call, payload",
+    (
+        ("GET", "nothing", None),
+        ("POST", "tasks", {"tasks": "x"}),
+        ("PATCH", "tasks/" + "0" * 32, {"set": {"progress": "x"}}),
+        ("POST", "reset", {"tenant": "nobody"}),
+        ("POST", "faults", [1]),
+    ),
+)
 def test_bad_control_calls(emu, method, call, payload):
     reply = emu.session.request(method, "%s/%s" % (emu.control_url, call), data=json.dumps(payload) if payload is not None else None)
     assert reply.status_code in (400, 404)

@@ -2,7 +2,6 @@ import time
 
 import pytest
 import requests
-
 from emulator_helpers import running_emulator
 
 

@@ -2,7 +2,8 @@ import json
 import random
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from isc_emulator import filters, seed
 from isc_emulator.clock import now_ms
@@ -26,33 +27,43 @@ def test_escapes():
     assert filters.parse(r'id eq "a\"b\\c"', "beta") == Comparison("id", "eq", ('a"b\\c',))
 
 
-@pytest.mark.parametrize("expression, version", (
-    ("completionStatus isnull", "v2025"), ("completionStatus isnull", "v2026"), ('launcher eq "sweep"', "v2026"),
-    ('launcher in ("sweep")', "v1"), ('sourceId in ("a","b")', "beta"), ('  id   eq   "a"  ', "v2024"),
-))
+@pytest.mark.parametrize(
+    "expression, version",
+    (
+        ("completionStatus isnull", "v2025"),
+        ("completionStatus isnull", "v2026"),
+        ('launcher eq "sweep"', "v2026"),
+        ('launcher in ("sweep")', "v1"),
+        ('sourceId in ("a","b")', "beta"),
+        ('  id   eq   "a"  ', "v2024"),
+    ),
+)
 def test_supported(expression, version):
     filters.parse(expression, version)
 
 
-@pytest.mark.parametrize("expression, version, words", (
-    ("completionStatus isnull", "beta", ("isnull", "completionStatus")),
-    ("completionStatus isnull", "v2024", ("isnull",)),
-    ('launcher eq "sweep"', "v2025", ("launcher",)),
-    ('name eq "x"', "v2026", ("name",)),
-    ('id ne "x"', "v2026", ("ne",)),
-    ('id co "x"', "v2026", ("co",)),
-    ('id EQ "x"', "v2026", ("EQ", "lower case")),
-    ('id eq "x" AND id eq "y"', "v2026", ("AND",)),
-    ("id eq x", "v2026", ("double quotes",)),
-    ('id eq "x', "v2026", ()),
-    ('(id eq "x"', "v2026", ("end",)),
-    ('id eq "x")', "v2026", (")",)),
-    ("id in ()", "v2026", (")",)),
-    ('id eq "a\\n"', "v2026", ("escape",)),
-    ("", "v2026", ("empty",)),
-    ('id eq "x" or', "v2026", ("end",)),
-    ("id isnull", "v2026", ("isnull", "id")),
-))
+@pytest.mark.parametrize(
+    "expression, version, words",
+    (
+        ("completionStatus isnull", "beta", ("isnull", "completionStatus")),
+        ("completionStatus isnull", "v2024", ("isnull",)),
+        ('launcher eq "sweep"', "v2025", ("launcher",)),
+        ('name eq "x"', "v2026", ("name",)),
+        ('id ne "x"', "v2026", ("ne",)),
+        ('id co "x"', "v2026", ("co",)),
+        ('id EQ "x"', "v2026", ("EQ", "lower case")),
+        ('id eq "x" AND id eq "y"', "v2026", ("AND",)),
+        ("id eq x", "v2026", ("double quotes",)),
+        ('id eq "x', "v2026", ()),
+        ('(id eq "x"', "v2026", ("end",)),
+        ('id eq "x")', "v2026", (")",)),
+        ("id in ()", "v2026", (")",)),
+        ('id eq "a\\n"', "v2026", ("escape",)),
+        ("", "v2026", ("empty",)),
+        ('id eq "x" or', "v2026", ("end",)),
+        ("id isnull", "v2026", ("isnull", "id")),
+    ),
+)
 def test_rejected_with_a_message_naming_the_problem(expression, version, words):
     with pytest.raises(FilterError) as caught:
         filters.parse(expression, version)
@@ -77,17 +88,23 @@ VALUES = st.sampled_from(["success", "ERROR", "sweep", "IDENTITY_REFRESH", "clou
 def comparisons(values):
     eq_or_in = st.builds(
         lambda field, op, chosen: Comparison(field, op, tuple(chosen[:1]) if op == "eq" else tuple(chosen)),
-        st.sampled_from(FIELDS_V2026), st.sampled_from(("eq", "in")), st.lists(values, min_size=1, max_size=3),
+        st.sampled_from(FIELDS_V2026),
+        st.sampled_from(("eq", "in")),
+        st.lists(values, min_size=1, max_size=3),
     )
     return st.one_of(eq_or_in, st.just(Comparison("completionStatus", "isnull")))
 
 
 def trees(values=VALUES):
-    return st.recursive(comparisons(values), lambda inner: st.one_of(
-        st.builds(lambda items: And(tuple(items)), st.lists(inner, min_size=2, max_size=3)),
-        st.builds(lambda items: Or(tuple(items)), st.lists(inner, min_size=2, max_size=3)),
-        st.builds(Not, inner),
-    ), max_leaves=8)
+    return st.recursive(
+        comparisons(values),
+        lambda inner: st.one_of(
+            st.builds(lambda items: And(tuple(items)), st.lists(inner, min_size=2, max_size=3)),
+            st.builds(lambda items: Or(tuple(items)), st.lists(inner, min_size=2, max_size=3)),
+            st.builds(Not, inner),
+        ),
+        max_leaves=8,
+    )
 
 
 def normalised(tree):
@@ -121,7 +138,8 @@ def sample_values(tasks):
     rng = random.Random(3)
     picked = rng.sample(tasks, 5)
     return st.sampled_from(
-        [task["id"] for task in picked] + [task["target"]["id"] for task in picked if task["target"]]
+        [task["id"] for task in picked]
+        + [task["target"]["id"] for task in picked if task["target"]]
         + ["success", "Error", "WARNING", "sweep", "JANE.DOE", "identity_refresh", "CLOUD_ACCOUNT_AGGREGATION"]
     )
 
@@ -152,7 +170,8 @@ def test_filters_over_http(admin):
     everything = admin.all("v2026")
     source = next(task["target"]["id"] for task in everything if task["target"])
     assert {task["id"] for task in admin.all("v2026", filters='sourceId eq "%s"' % source.upper())} == {
-        task["id"] for task in everything if task["target"] and task["target"]["id"] == source}
+        task["id"] for task in everything if task["target"] and task["target"]["id"] == source
+    }
     refreshes = admin.all("v2025", filters='type eq "identity_refresh"')
     assert refreshes and all(task["uniqueName"] == "Identity Refresh" for task in refreshes)
     errors = admin.all("beta", filters='completionStatus in ("error", "Terminated")')
@@ -161,9 +180,14 @@ def test_filters_over_http(admin):
     assert len(stuck) == 8
 
 
-@pytest.mark.parametrize("version, expression, word", (
-    ("beta", "completionStatus isnull", "isnull"), ("v2025", 'launcher eq "sweep"', "launcher"), ("v1", 'id EQ "x"', "EQ"),
-))
+@pytest.mark.parametrize(
+    "version, expression, word",
+    (
+        ("beta", "completionStatus isnull", "isnull"),
+        ("v2025", 'launcher eq "sweep"', "launcher"),
+        ("v1", 'id EQ "x"', "EQ"),
+    ),
+)
 def test_filter_errors_over_http(admin, version, expression, word):
     reply = admin.get(version, filters=expression)
     assert reply.status_code == 400 and word in reply.json()["messages"][0]["text"]

@@ -28,40 +28,56 @@ def test_test_operation_guards_the_patch(admin, pending):
 
 
 def test_failed_test_changes_nothing(admin, pending):
-    reply = admin.patch("v2025", pending["id"], [
-        {"op": "replace", "path": "/progress", "value": "changed"},
-        {"op": "test", "path": "/percentComplete", "value": pending["percentComplete"] + 1},
-    ])
+    reply = admin.patch(
+        "v2025",
+        pending["id"],
+        [
+            {"op": "replace", "path": "/progress", "value": "changed"},
+            {"op": "test", "path": "/percentComplete", "value": pending["percentComplete"] + 1},
+        ],
+    )
     assert reply.status_code == 409 and "percentComplete" in reply.json()["messages"][0]["text"]
     assert admin.get("v2025", "/" + pending["id"]).json() == pending
 
 
 def test_a_refused_value_changes_nothing(admin, pending):
-    reply = admin.patch("v2025", pending["id"], [
-        {"op": "replace", "path": "/completionStatus", "value": "SUCCESS"},
-        {"op": "replace", "path": "/percentComplete", "value": 101},
-    ])
+    reply = admin.patch(
+        "v2025",
+        pending["id"],
+        [
+            {"op": "replace", "path": "/completionStatus", "value": "SUCCESS"},
+            {"op": "replace", "path": "/percentComplete", "value": 101},
+        ],
+    )
     assert reply.status_code == 400
     assert admin.get("v2025", "/" + pending["id"]).json() == pending
 
 
 def test_tests_see_earlier_operations(admin, pending):
-    reply = admin.patch("v2025", pending["id"], [
-        {"op": "replace", "path": "/progress", "value": "Almost"},
-        {"op": "test", "path": "/progress", "value": "Almost"},
-    ])
+    reply = admin.patch(
+        "v2025",
+        pending["id"],
+        [
+            {"op": "replace", "path": "/progress", "value": "Almost"},
+            {"op": "test", "path": "/progress", "value": "Almost"},
+        ],
+    )
     assert reply.status_code == 200
 
 
 def test_test_accepts_null_and_other_case_and_date_forms(admin, pending):
     modified = datetime.datetime.fromisoformat(pending["modified"].replace("Z", "+00:00")).isoformat()
-    reply = admin.patch("v2025", pending["id"], [
-        {"op": "test", "path": "/completionStatus", "value": None},
-        {"op": "test", "path": "/modified", "value": modified},
-        {"op": "replace", "path": "/completionStatus", "value": "success"},
-        {"op": "test", "path": "/completionStatus", "value": "Success"},
-        {"op": "test", "path": "/attributes/taskDefinitionName", "value": pending["attributes"]["taskDefinitionName"]},
-    ])
+    reply = admin.patch(
+        "v2025",
+        pending["id"],
+        [
+            {"op": "test", "path": "/completionStatus", "value": None},
+            {"op": "test", "path": "/modified", "value": modified},
+            {"op": "replace", "path": "/completionStatus", "value": "success"},
+            {"op": "test", "path": "/completionStatus", "value": "Success"},
+            {"op": "test", "path": "/attributes/taskDefinitionName", "value": pending["attributes"]["taskDefinitionName"]},
+        ],
+    )
     assert reply.status_code == 200 and reply.json()["completionStatus"] == "SUCCESS"
 
 
@@ -80,23 +96,26 @@ def test_modified_is_set(admin, pending):
     assert datetime.datetime.fromisoformat(task["modified"].replace("Z", "+00:00")) >= before
 
 
-@pytest.mark.parametrize("operations, word", (
-    ([{"op": "remove", "path": "/progress"}], "remove"),
-    ([{"op": "move", "from": "/progress", "path": "/description"}], "move"),
-    ([{"op": "replace", "path": "/uniqueName", "value": "x"}], "/uniqueName"),
-    ([{"op": "replace", "path": "/completionStatus", "value": "DONE"}], "completionStatus"),
-    ([{"op": "replace", "path": "/completionStatus", "value": 3}], "completionStatus"),
-    ([{"op": "replace", "path": "/percentComplete", "value": -1}], "percentComplete"),
-    ([{"op": "replace", "path": "/percentComplete", "value": True}], "percentComplete"),
-    ([{"op": "replace", "path": "/percentComplete", "value": "50"}], "percentComplete"),
-    ([{"op": "replace", "path": "/progress", "value": 5}], "progress"),
-    ([{"op": "replace", "path": "/completed", "value": "yesterday"}], "RFC 3339"),
-    ([{"op": "replace", "path": "/completed", "value": "2020-01-01T00:00:00"}], "RFC 3339"),
-    ([{"op": "replace", "path": "/completionStatus"}], "value"),
-    ([{"path": "/progress", "value": "x"}], "op"),
-    ([], "at least one"),
-    ({"op": "replace"}, "array"),
-))
+@pytest.mark.parametrize(
+    "operations, word",
+    (
+        ([{"op": "remove", "path": "/progress"}], "remove"),
+        ([{"op": "move", "from": "/progress", "path": "/description"}], "move"),
+        ([{"op": "replace", "path": "/uniqueName", "value": "x"}], "/uniqueName"),
+        ([{"op": "replace", "path": "/completionStatus", "value": "DONE"}], "completionStatus"),
+        ([{"op": "replace", "path": "/completionStatus", "value": 3}], "completionStatus"),
+        ([{"op": "replace", "path": "/percentComplete", "value": -1}], "percentComplete"),
+        ([{"op": "replace", "path": "/percentComplete", "value": True}], "percentComplete"),
+        ([{"op": "replace", "path": "/percentComplete", "value": "50"}], "percentComplete"),
+        ([{"op": "replace", "path": "/progress", "value": 5}], "progress"),
+        ([{"op": "replace", "path": "/completed", "value": "yesterday"}], "RFC 3339"),
+        ([{"op": "replace", "path": "/completed", "value": "2020-01-01T00:00:00"}], "RFC 3339"),
+        ([{"op": "replace", "path": "/completionStatus"}], "value"),
+        ([{"path": "/progress", "value": "x"}], "op"),
+        ([], "at least one"),
+        ({"op": "replace"}, "array"),
+    ),
+)
 def test_refused_patches_are_400(admin, pending, operations, word):
     reply = admin.patch("v2025", pending["id"], operations)
     assert reply.status_code == 400, reply.text

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import requests
-
 from emulator_helpers import running_emulator
-from isc_emulator import requestcheck
 from test_cli import PACKAGE_ROOT, start, stop, token
+
+from isc_emulator import requestcheck
 
 VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")
 PENDING_VERSIONS = ("beta", "v2024", "v2025")
@@ -41,7 +41,7 @@ def assert_refused(emu, reply, violation):
     assert reply.status_code == 400, reply.text
     text = reply.json()["messages"][0]["text"]
     assert text.startswith(PREFIX) and violation in text, text
-    assert last_entry(emu)["spec_violation"] == text[len(PREFIX):]
+    assert last_entry(emu)["spec_violation"] == text[len(PREFIX) :]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -50,11 +50,15 @@ def test_valid_requests_of_each_version_pass(strict, strict_admin, version):
     assert listed.status_code == 200, listed.text
     task_id = pending_task(strict_admin)["id"]
     assert strict_admin.get(version, "/" + task_id).status_code == 200
-    patched = strict_admin.patch(version, task_id, [
-        {"op": "test", "path": "/percentComplete", "value": strict_admin.get(version, "/" + task_id).json()["percentComplete"]},
-        # Mixed case is a string, so the contract's leniency survives validation.
-        {"op": "replace", "path": "/completionStatus", "value": "Success"},
-    ])
+    patched = strict_admin.patch(
+        version,
+        task_id,
+        [
+            {"op": "test", "path": "/percentComplete", "value": strict_admin.get(version, "/" + task_id).json()["percentComplete"]},
+            # Mixed case is a string, so the contract's leniency survives validation.
+            {"op": "replace", "path": "/completionStatus", "value": "Success"},
+        ],
+    )
     assert patched.status_code == 200, patched.text
     assert all(entry["spec_violation"] is None for entry in strict.control("GET", "requests"))
 
@@ -68,10 +72,14 @@ def test_pending_tasks_get_and_head_pass(strict_admin, version):
 
 def test_null_value_is_a_violation_and_changes_nothing(strict, strict_admin):
     task = pending_task(strict_admin)
-    reply = strict_admin.patch("v2025", task["id"], [
-        {"op": "replace", "path": "/progress", "value": "changed"},
-        {"op": "test", "path": "/completionStatus", "value": None},
-    ])
+    reply = strict_admin.patch(
+        "v2025",
+        task["id"],
+        [
+            {"op": "replace", "path": "/progress", "value": "changed"},
+            {"op": "test", "path": "/completionStatus", "value": None},
+        ],
+    )
     assert_refused(strict, reply, "body[1].value: None is not valid under any of the given schemas")
     assert strict_admin.get("v2025", "/" + task["id"]).json() == task
 
@@ -80,11 +88,14 @@ def test_limit_over_250_is_a_violation(strict, strict_admin):
     assert_refused(strict, strict_admin.get("beta", limit=500), "query.limit: 500 is greater than the maximum of 250")
 
 
-@pytest.mark.parametrize("operation, violation", [
-    ({"op": "frobnicate", "path": "/progress", "value": "x"}, "body[0].op: 'frobnicate' is not one of"),
-    ({"operation": "replace", "path": "/progress", "value": "x"}, "body[0]: 'op' is a required property"),
-    ({"op": "replace", "path": "/percentComplete", "value": 12.5}, "body[0].value: 12.5 is not valid under any of the given schemas"),
-])
+@pytest.mark.parametrize(
+    "operation, violation",
+    [
+        ({"op": "frobnicate", "path": "/progress", "value": "x"}, "body[0].op: 'frobnicate' is not one of"),
+        ({"operation": "replace", "path": "/progress", "value": "x"}, "body[0]: 'op' is a required property"),
+        ({"op": "replace", "path": "/percentComplete", "value": 12.5}, "body[0].value: 12.5 is not valid under any of the given schemas"),
+    ],
+)
 def test_unknown_operation_shapes_are_violations(strict, strict_admin, operation, violation):
     assert_refused(strict, strict_admin.patch("v2026", pending_task(strict_admin)["id"], [operation]), violation)
 
@@ -134,16 +145,16 @@ def test_each_specification_is_built_once_across_threads(monkeypatch):
 @pytest.mark.parametrize("validate", (False, True))
 def test_openapi_core_is_imported_only_when_validating(validate):
     code = "import sys; from isc_emulator.app import Emulator, Options; Emulator(Options(tasks=1, validate_requests=%s)); print('openapi_core' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code % validate], env=dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT)),
-                            capture_output=True, text=True, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code % validate], env=dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT)), capture_output=True, text=True, check=True, timeout=60
+    )
     assert result.stdout.strip() == str(validate)
 
 
 def test_command_line_flag():
     process, info, _cpu = start("--port", "0", "--tasks", "5", "--validate-requests")
     try:
-        reply = requests.get(info["base_url"] + "/beta/task-status", params={"limit": "-1"}, timeout=10,
-                             headers={"Authorization": "Bearer " + token(info)})
+        reply = requests.get(info["base_url"] + "/beta/task-status", params={"limit": "-1"}, timeout=10, headers={"Authorization": "Bearer " + token(info)})
         assert reply.status_code == 400 and "query.limit: -1 is less than the minimum of 0" in reply.json()["messages"][0]["text"]
         log = requests.get(info["control_url"] + "/requests", timeout=5).json()
         assert log[-1]["spec_violation"] == "query.limit: -1 is less than the minimum of 0"

@@ -4,7 +4,6 @@ import datetime
 import warnings
 
 import pytest
-
 from sailpoint.configuration import Configuration, ConfigurationParams
 from sailpoint.task_management import ApiClient, TaskManagementApi
 from sailpoint.task_management.exceptions import ApiException
@@ -74,7 +73,7 @@ def test_sdk_errors(sdk):
         sdk.get_task_status_v1("0" * 32)
     assert caught.value.status == 404
     with pytest.raises(ApiException) as caught:
-        sdk.get_task_status_list_v1(filters="bogus eq \"x\"")
+        sdk.get_task_status_list_v1(filters='bogus eq "x"')
     assert caught.value.status == 400 and "bogus" in caught.value.body
 
 

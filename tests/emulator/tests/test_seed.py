@@ -7,8 +7,24 @@ from isc_emulator.clock import DAY_MS, WINDOW_MS, now_ms, parse_iso
 from isc_emulator.store import Store
 
 KEYS = {
-    "id", "type", "uniqueName", "description", "parentName", "launcher", "target", "created", "modified", "launched",
-    "completed", "completionStatus", "messages", "returns", "attributes", "progress", "percentComplete", "taskDefinitionSummary",
+    "id",
+    "type",
+    "uniqueName",
+    "description",
+    "parentName",
+    "launcher",
+    "target",
+    "created",
+    "modified",
+    "launched",
+    "completed",
+    "completionStatus",
+    "messages",
+    "returns",
+    "attributes",
+    "progress",
+    "percentComplete",
+    "taskDefinitionSummary",
 }
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -17,12 +17,23 @@ from urllib.parse import parse_qs, urlsplit
 
 def make_task(number: int, pending: bool = False, **fields) -> dict:
     task = {
-        "id": f"{number:032x}", "type": "QUARTZ", "uniqueName": "Cloud Account Aggregation", "description": "Aggregate",
-        "parentName": None, "launcher": "sweep", "target": {"id": "src1", "type": "APPLICATION", "name": "Source"},
-        "created": "2026-01-01T00:00:00.000Z", "modified": None, "launched": "2026-01-01T00:00:01.000Z",
-        "completed": None if pending else "2026-01-01T00:05:00.000Z", "completionStatus": None if pending else "SUCCESS",
-        "messages": [], "returns": [], "attributes": {"taskDefinitionName": "CLOUD_ACCOUNT_AGGREGATION"},
-        "progress": None, "percentComplete": 0 if pending else 100,
+        "id": f"{number:032x}",
+        "type": "QUARTZ",
+        "uniqueName": "Cloud Account Aggregation",
+        "description": "Aggregate",
+        "parentName": None,
+        "launcher": "sweep",
+        "target": {"id": "src1", "type": "APPLICATION", "name": "Source"},
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": None,
+        "launched": "2026-01-01T00:00:01.000Z",
+        "completed": None if pending else "2026-01-01T00:05:00.000Z",
+        "completionStatus": None if pending else "SUCCESS",
+        "messages": [],
+        "returns": [],
+        "attributes": {"taskDefinitionName": "CLOUD_ACCOUNT_AGGREGATION"},
+        "progress": None,
+        "percentComplete": 0 if pending else 100,
     }
     task.update(fields)
     return task
@@ -80,8 +91,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = url._replace(path=url.path.removeprefix("/acme"))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
-        fake.requests.append({"method": self.command, "path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers), "body": body,
-                              "time": time.monotonic()})
+        fake.requests.append(
+            {"method": self.command, "path": url.path, "query": parse_qs(url.query), "headers": dict(self.headers), "body": body, "time": time.monotonic()}
+        )
         with fake.lock:
             scripted = fake.scripted.pop(0) if fake.scripted else None
         if scripted:
@@ -115,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, match[0]) if match else self._answer(404, None)
         limit, offset = int(query.get("limit", ["250"])[0]), int(query.get("offset", ["0"])[0])
         headers = {"X-Total-Count": len(items)} if query.get("count") == ["true"] and fake.total_header else {}
-        return self._answer(200, items[offset:offset + limit], headers)
+        return self._answer(200, items[offset : offset + limit], headers)
 
     do_GET = do_HEAD = do_POST = do_PATCH = _handle
 

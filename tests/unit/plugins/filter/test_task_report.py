@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sailpoint.isc.plugins.filter.task_report import (
@@ -19,8 +18,17 @@ from ansible_collections.sailpoint.isc.plugins.filter.task_report import (
 NOW = "2024-05-17T12:00:00.000Z"
 
 
-def task(task_id, name="Cloud Account Aggregation", created="2024-05-17T11:00:00.000Z", status=None,
-         completed=None, source=("src1", "Active Directory"), messages=None, progress="Started", launched="created"):
+def task(
+    task_id,
+    name="Cloud Account Aggregation",
+    created="2024-05-17T11:00:00.000Z",
+    status=None,
+    completed=None,
+    source=("src1", "Active Directory"),
+    messages=None,
+    progress="Started",
+    launched="created",
+):
     return {
         "id": task_id,
         "type": "QUARTZ",
@@ -49,14 +57,19 @@ TASKS = [
     task("ok", status="SUCCESS", completed="2024-05-17T11:10:00.000Z"),
     task("warn", status="Warning", completed="2024-05-17T11:20:00.000Z"),
     task("err-old", status="ERROR", completed="2024-05-16T11:20:00.000Z", source=("src2", "Workday")),
-    task("err-new", status="ERROR", completed="2024-05-17T11:50:00.000Z",
-         messages=[{"type": "INFO", "localizedText": {"locale": "en", "message": "started"}},
-                   {"type": "ERROR", "localizedText": {"locale": "en", "message": "connector timed out"}}]),
+    task(
+        "err-new",
+        status="ERROR",
+        completed="2024-05-17T11:50:00.000Z",
+        messages=[
+            {"type": "INFO", "localizedText": {"locale": "en", "message": "started"}},
+            {"type": "ERROR", "localizedText": {"locale": "en", "message": "connector timed out"}},
+        ],
+    ),
 ]
 
 
-@pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("6h", 21600), ("2d", 172800), ("1h30m", 5400),
-                                           ("45", 45), (45, 45)])
+@pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("6h", 21600), ("2d", 172800), ("1h30m", 5400), ("45", 45), (45, 45)])
 def test_duration_seconds(text, seconds):
     assert duration_seconds(text) == seconds
 
@@ -67,8 +80,7 @@ def test_duration_seconds_refuses_nonsense(text):
         duration_seconds(text)
 
 
-@pytest.mark.parametrize("seconds, text", [(0, "0s"), (59, "59s"), (61, "1m"), (3600 * 5 + 1200, "5h 20m"),
-                                           (86400 * 3 + 3600 * 4 + 7, "3d 4h"), (-5, "0s")])
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (59, "59s"), (61, "1m"), (3600 * 5 + 1200, "5h 20m"), (86400 * 3 + 3600 * 4 + 7, "3d 4h"), (-5, "0s")])
 def test_human_duration(seconds, text):
     assert human_duration(seconds) == text
 
@@ -100,7 +112,13 @@ def test_summary_counts():
     assert summary["generated"] == NOW
     assert summary["counts"] == {"total": 7, "pending": 3, "stuck": 2, "completed": 4, "failed": 2, "success_rate": 50.0}
     assert {entry["status"]: entry["count"] for entry in summary["by_status"]} == {
-        "SUCCESS": 1, "WARNING": 1, "ERROR": 2, "TERMINATED": 0, "TEMPERROR": 0, "PENDING": 3}
+        "SUCCESS": 1,
+        "WARNING": 1,
+        "ERROR": 2,
+        "TERMINATED": 0,
+        "TEMPERROR": 0,
+        "PENDING": 3,
+    }
     assert [entry["status"] for entry in summary["by_status"]][-1] == "PENDING"
     assert summary["window"] == {"first_created": "2024-05-14T10:00:00.000Z", "last_created": "2024-05-17T11:30:00.000Z"}
 
@@ -127,9 +145,18 @@ def test_summary_groups_by_name_and_source():
     assert summary["by_name"][0]["uniqueName"] == "Cloud Account Aggregation"
     assert by_name["Cloud Account Aggregation"]["total"] == 6
     assert by_name["Cloud Account Aggregation"]["ERROR"] == 2
-    assert by_name["Identity Refresh"] == {"uniqueName": "Identity Refresh", "total": 1, "pending": 1, "stuck": 1,
-                                           "failed": 0, "SUCCESS": 0, "WARNING": 0, "ERROR": 0, "TERMINATED": 0,
-                                           "TEMPERROR": 0}
+    assert by_name["Identity Refresh"] == {
+        "uniqueName": "Identity Refresh",
+        "total": 1,
+        "pending": 1,
+        "stuck": 1,
+        "failed": 0,
+        "SUCCESS": 0,
+        "WARNING": 0,
+        "ERROR": 0,
+        "TERMINATED": 0,
+        "TEMPERROR": 0,
+    }
     by_source = {entry["sourceName"]: entry for entry in summary["by_source"]}
     assert set(by_source) == {"Active Directory", "Workday"}
     assert by_source["Workday"]["failed"] == 1 and by_source["Active Directory"]["stuck"] == 1
@@ -167,13 +194,16 @@ def test_age_runs_from_launched_like_older_than():
     assert summary["window"]["first_created"] == "2024-05-17T02:00:00.000Z"
 
 
-@pytest.mark.parametrize("value, text", [
-    ("Cloud | Aggregation", "Cloud \\| Aggregation"),
-    ("line one\nline two\r\nthree\rfour", "line one line two three four"),
-    (None, ""),
-    (42, "42"),
-    ("plain", "plain"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ("Cloud | Aggregation", "Cloud \\| Aggregation"),
+        ("line one\nline two\r\nthree\rfour", "line one line two three four"),
+        (None, ""),
+        (42, "42"),
+        ("plain", "plain"),
+    ],
+)
 def test_markdown_cell(value, text):
     assert markdown_cell(value) == text
 

@@ -12,15 +12,20 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import client as client_module
-from ansible_collections.sailpoint.isc.plugins.module_utils.client import API_VERSIONS, IscClient, path_segment
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
-    AuthenticationError, BadRequestError, ConflictError, ForbiddenError, NotFoundError, OptionError, RateLimitedError,
-    ServerError, TransportError,
+from ansible_collections.sailpoint.isc.plugins.module_utils import _client as client_module
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS, IscClient, path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    OptionError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
 )
-
 from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
-
 
 SCRIPTED_TOKEN = "scripted-token-0123456789"
 TOKEN_ANSWER = {"access_token": SCRIPTED_TOKEN, "expires_in": 750}
@@ -76,7 +81,9 @@ def test_pending_operation_and_count_use_head(fake_isc, make_client):
     assert len(client.list_tasks(operation="pending")) == 3
     assert client.count_tasks(operation="pending") == 3
     assert [(entry["method"], entry["path"]) for entry in fake_isc.api_requests()] == [
-        ("GET", "/beta/task-status/pending-tasks"), ("HEAD", "/beta/task-status/pending-tasks")]
+        ("GET", "/beta/task-status/pending-tasks"),
+        ("HEAD", "/beta/task-status/pending-tasks"),
+    ]
     assert fake_isc.api_requests()[1]["query"]["count"] == ["true"]
 
 
@@ -100,9 +107,16 @@ def test_204_is_an_empty_page(fake_isc, make_client):
     assert make_client().list_tasks(operation="pending") == []
 
 
-@pytest.mark.parametrize("name, path, experimental", [
-    ("beta", "/beta/task-status/abc", None), ("v2024", "/v2024/task-status/abc", "true"),
-    ("v2025", "/v2025/task-status/abc", "true"), ("v2026", "/v2026/task-status/abc", "true"), ("v1", "/task-status/v1/abc", None)])
+@pytest.mark.parametrize(
+    "name, path, experimental",
+    [
+        ("beta", "/beta/task-status/abc", None),
+        ("v2024", "/v2024/task-status/abc", "true"),
+        ("v2025", "/v2025/task-status/abc", "true"),
+        ("v2026", "/v2026/task-status/abc", "true"),
+        ("v1", "/task-status/v1/abc", None),
+    ],
+)
 def test_each_version_has_its_path_and_header(fake_isc, make_client, name, path, experimental):
     fake_isc.tasks = [make_task(1, id="abc")]
     assert make_client(api_version=name).get_task("abc")["id"] == "abc"
@@ -161,8 +175,12 @@ def test_expired_token_is_refetched_once_on_401(fake_isc, make_client):
 
 def test_a_second_401_after_refresh_fails_as_authentication(fake_isc, make_client):
     client = make_client()
-    fake_isc.script((200, {}, {"access_token": "t1", "expires_in": 750}), (401, {}, {"error": "JWT is expired"}),
-                    (200, {}, {"access_token": "t2", "expires_in": 750}), (401, {}, {"error": "JWT is expired"}))
+    fake_isc.script(
+        (200, {}, {"access_token": "t1", "expires_in": 750}),
+        (401, {}, {"error": "JWT is expired"}),
+        (200, {}, {"access_token": "t2", "expires_in": 750}),
+        (401, {}, {"error": "JWT is expired"}),
+    )
     with pytest.raises(AuthenticationError, match="HTTP 401: JWT is expired"):
         client.list_tasks()
     assert len(fake_isc.requests) == 4
@@ -412,17 +430,24 @@ def test_dropped_patch_is_not_repeated(fake_isc, make_client):
     assert [entry["method"] for entry in fake_isc.requests].count("PATCH") == 1
 
 
-ERROR_DTO = {"detailCode": "400.1 Bad Request Content", "trackingId": "t-42", "causes": [],
-             "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": "Invalid filter field 'foo'"}]}
+ERROR_DTO = {
+    "detailCode": "400.1 Bad Request Content",
+    "trackingId": "t-42",
+    "causes": [],
+    "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": "Invalid filter field 'foo'"}],
+}
 
 
-@pytest.mark.parametrize("status, body, error_type, text", [
-    (400, ERROR_DTO, BadRequestError, "Invalid filter field 'foo'"),
-    (403, None, ForbiddenError, "lack the right"),
-    (404, None, NotFoundError, "HTTP 404"),
-    (409, dict(ERROR_DTO, detailCode="409.0 Conflict", messages=[{"text": "test failed"}]), ConflictError, "test failed"),
-    (500, ERROR_DTO, ServerError, "trackingId t-42"),
-])
+@pytest.mark.parametrize(
+    "status, body, error_type, text",
+    [
+        (400, ERROR_DTO, BadRequestError, "Invalid filter field 'foo'"),
+        (403, None, ForbiddenError, "lack the right"),
+        (404, None, NotFoundError, "HTTP 404"),
+        (409, dict(ERROR_DTO, detailCode="409.0 Conflict", messages=[{"text": "test failed"}]), ConflictError, "test failed"),
+        (500, ERROR_DTO, ServerError, "trackingId t-42"),
+    ],
+)
 def test_error_answers_become_typed_errors(fake_isc, make_client, status, body, error_type, text):
     client = make_client(retries=0)
     fake_isc.script((200, {}, TOKEN_ANSWER), (status, {}, body))
@@ -447,11 +472,15 @@ def test_unreachable_host_is_a_transport_error(make_client):
 def test_tls_failure_names_the_options(tmp_path):
     import ssl
     import subprocess
-    from http.server import HTTPServer, BaseHTTPRequestHandler
     import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
-    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                           "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True, check=False)
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+        capture_output=True,
+        check=False,
+    )
     if made.returncode:
         pytest.skip("openssl is not available to make a self-signed certificate")
     server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)

@@ -8,12 +8,11 @@ import re
 
 import pytest
 import yaml
-
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.sailpoint.isc.plugins.module_utils import connection
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import OptionError
+from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError
 
 DOCUMENTED = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
 ENV_VARS = ("SAIL_BASE_URL", "SAIL_CLIENT_ID", "SAIL_CLIENT_SECRET", "SAIL_ACCESS_TOKEN")
@@ -82,10 +81,16 @@ def test_a_tenant_that_is_not_a_host_label_is_refused(tenant):
         connection.resolve_base_url(_params(tenant=tenant))
 
 
-@pytest.mark.parametrize("base_url, message", [
-    ("acme.api.identitynow.com", "not an http"), ("ftp://x", "not an http"), ("https://x/beta", "API version"),
-    ("https://x/v2025/", "API version"), ("https://x?a=1", "query"),
-])
+@pytest.mark.parametrize(
+    "base_url, message",
+    [
+        ("acme.api.identitynow.com", "not an http"),
+        ("ftp://x", "not an http"),
+        ("https://x/beta", "API version"),
+        ("https://x/v2025/", "API version"),
+        ("https://x?a=1", "query"),
+    ],
+)
 def test_bad_base_urls(base_url, message):
     with pytest.raises(OptionError, match=f"^base_url .*{message}"):
         connection.resolve_base_url(_params(base_url=base_url))
@@ -143,7 +148,8 @@ def test_numbers_are_checked(name, value, message):
 
 def test_client_from_params_passes_everything_on():
     warnings = []
-    client = connection.client_from_params(_params(base_url="https://x.example", access_token="tok", api_version="v2026", retries=0,
-                                                   validate_certs=False), warn=warnings.append)
+    client = connection.client_from_params(
+        _params(base_url="https://x.example", access_token="tok", api_version="v2026", retries=0, validate_certs=False), warn=warnings.append
+    )
     assert client.version.name == "v2026"
     assert client._session.verify is False  # pylint: disable=protected-access

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.durations import parse_duration
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("90s", 90), ("30m", 1800), ("6h", 21600), ("2d", 172800), ("1w", 604800), ("1h30m", 5400), ("1H 30M", 5400),
-    (" 45 ", 45), ("0s", 0), ("120", 120), (15, 15), ("2d12h", 216000),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("90s", 90),
+        ("30m", 1800),
+        ("6h", 21600),
+        ("2d", 172800),
+        ("1w", 604800),
+        ("1h30m", 5400),
+        ("1H 30M", 5400),
+        (" 45 ", 45),
+        ("0s", 0),
+        ("120", 120),
+        (15, 15),
+        ("2d12h", 216000),
+    ],
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 

@@ -7,28 +7,35 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import errors
-from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
+from ansible_collections.sailpoint.isc.plugins.module_utils import _errors as errors
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 
 
 def test_error_response_dto_text_and_tracking_id():
-    body = {"detailCode": "400.1 Bad Request Content", "trackingId": "abc123", "causes": [],
-            "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": "Unsupported filter field 'foo'"}]}
+    body = {
+        "detailCode": "400.1 Bad Request Content",
+        "trackingId": "abc123",
+        "causes": [],
+        "messages": [{"locale": "en-US", "localeOrigin": "DEFAULT", "text": "Unsupported filter field 'foo'"}],
+    }
     error = errors.error_from_response("GET", "/beta/task-status", 400, json.dumps(body))
     assert isinstance(error, errors.BadRequestError)
     assert error.message == "GET /beta/task-status failed with HTTP 400: Unsupported filter field 'foo': trackingId abc123"
     assert error.detail["body"] == body and error.status == 400
 
 
-@pytest.mark.parametrize("status, body, cls, text", [
-    (401, {"error": "JWT validation failed: JWT is expired"}, errors.AuthenticationError, "JWT is expired"),
-    (429, {"message": " Rate Limit Exceeded "}, errors.RateLimitedError, "HTTP 429: Rate Limit Exceeded"),
-    (403, None, errors.ForbiddenError, "user context"),
-    (404, None, errors.NotFoundError, "HTTP 404"),
-    (409, {"messages": [{"text": "Test operation failed"}]}, errors.ConflictError, "Test operation failed"),
-    (503, "<html>busy</html>", errors.ServerError, "busy"),
-    (418, None, errors.IscError, "HTTP 418"),
-])
+@pytest.mark.parametrize(
+    "status, body, cls, text",
+    [
+        (401, {"error": "JWT validation failed: JWT is expired"}, errors.AuthenticationError, "JWT is expired"),
+        (429, {"message": " Rate Limit Exceeded "}, errors.RateLimitedError, "HTTP 429: Rate Limit Exceeded"),
+        (403, None, errors.ForbiddenError, "user context"),
+        (404, None, errors.NotFoundError, "HTTP 404"),
+        (409, {"messages": [{"text": "Test operation failed"}]}, errors.ConflictError, "Test operation failed"),
+        (503, "<html>busy</html>", errors.ServerError, "busy"),
+        (418, None, errors.IscError, "HTTP 418"),
+    ],
+)
 def test_statuses_map_to_types(status, body, cls, text):
     error = errors.error_from_response("PATCH", "/v2025/task-status/x", status, body if isinstance(body, str) else json.dumps(body) if body else "")
     assert error.__class__ is cls  # exactly this class, not merely a subclass

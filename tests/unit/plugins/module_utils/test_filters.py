@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.filters import combine, condition, is_null, quote
+from ansible_collections.sailpoint.isc.plugins.module_utils._filters import combine, condition, is_null, quote
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (tests/unit/requirements.txt)")
-from hypothesis import given, settings, strategies as st  # noqa: E402  pylint: disable=wrong-import-position
+from hypothesis import given, settings  # noqa: E402  pylint: disable=wrong-import-position
+from hypothesis import strategies as st
 
 
 def _emulator_filters():

@@ -7,20 +7,23 @@ from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.redact import MASK, Redactor, secret_forms
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import MASK, Redactor, secret_forms
 
 SECRET = 'p@ss w/rd+&="\\é'
 
 
-@pytest.mark.parametrize("text", [
-    f"secret is {SECRET}!",
-    urlencode({"client_secret": SECRET}),
-    f"GET /x?s={quote(SECRET, safe='')}",
-    f"GET /x/{quote(SECRET)}",
-    json.dumps({"echo": SECRET}),
-    json.dumps({"echo": SECRET}, ensure_ascii=False),
-    quote_plus(json.dumps(SECRET)[1:-1]),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"secret is {SECRET}!",
+        urlencode({"client_secret": SECRET}),
+        f"GET /x?s={quote(SECRET, safe='')}",
+        f"GET /x/{quote(SECRET)}",
+        json.dumps({"echo": SECRET}),
+        json.dumps({"echo": SECRET}, ensure_ascii=False),
+        quote_plus(json.dumps(SECRET)[1:-1]),
+    ],
+)
 def test_every_form_is_masked(text):
     masked = Redactor([SECRET]).text(text)
     assert MASK in masked

@@ -13,15 +13,15 @@ from urllib.parse import quote
 import jsonpatch
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import task_patch
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
+from ansible_collections.sailpoint.isc.plugins.module_utils import _task_patch as task_patch
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
     OptionError,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
-from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import (
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
+from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (
     format_timestamp,
     parse_rfc3339,
     same_instant,
@@ -57,8 +57,16 @@ def make_task(task_id="a1", **overrides):
 
 def params(**overrides):
     base = {
-        "id": None, "ids": None, "completion_status": None, "completed": None, "progress": None,
-        "percent_complete": None, "patch": None, "only_pending": True, "guard": True, "concurrency": 4,
+        "id": None,
+        "ids": None,
+        "completion_status": None,
+        "completed": None,
+        "progress": None,
+        "percent_complete": None,
+        "patch": None,
+        "only_pending": True,
+        "guard": True,
+        "concurrency": 4,
     }
     base.update(overrides)
     return base
@@ -111,13 +119,17 @@ class FakeClient:
 # timestamps
 # ---------------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("2024-05-17T19:33:16.470Z", "2024-05-17T19:33:16.470Z"),
-    ("2024-05-17T19:33:16Z", "2024-05-17T19:33:16.000Z"),
-    ("2024-05-17t19:33:16.4z", "2024-05-17T19:33:16.400Z"),
-    ("2024-05-17T21:33:16.470123+02:00", "2024-05-17T19:33:16.470Z"),
-    ("2024-05-17 19:33:16+00:00", "2024-05-17T19:33:16.000Z"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-05-17T19:33:16.470Z", "2024-05-17T19:33:16.470Z"),
+        ("2024-05-17T19:33:16Z", "2024-05-17T19:33:16.000Z"),
+        ("2024-05-17t19:33:16.4z", "2024-05-17T19:33:16.400Z"),
+        ("2024-05-17T21:33:16.470123+02:00", "2024-05-17T19:33:16.470Z"),
+        ("2024-05-17 19:33:16+00:00", "2024-05-17T19:33:16.000Z"),
+    ],
+)
 def test_timestamps_normalise_to_isc_format(text, expected):
     assert format_timestamp(parse_rfc3339(text)) == expected
 
@@ -138,39 +150,42 @@ def test_same_instant_compares_instants_not_spelling():
 # validation: bad input is an error naming the option, before any request
 # ---------------------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("given", ["error", "Error", "ERROR", " error "])
 def test_completion_status_any_case_in_upper_case_out(given):
     plan = task_patch.validate(params(id="a1", completion_status=given), NOW)
     assert plan.desired.fields == {"completionStatus": "ERROR"}
 
 
-@pytest.mark.parametrize("overrides, option", [
-    ({"completion_status": "DONE"}, "completion_status"),
-    ({"completion_status": "TEMP_ERROR"}, "completion_status"),
-    ({"completed": "last tuesday"}, "completed"),
-    ({"completed": "2024-05-17T19:33:16"}, "completed"),
-    ({"completed": "2024-05-17T20:00:01Z"}, "lies in the future"),
-    ({"percent_complete": 101}, "percent_complete"),
-    ({"percent_complete": -1}, "percent_complete"),
-    ({"concurrency": 0, "progress": "x"}, "concurrency"),
-    ({"concurrency": 17, "progress": "x"}, "concurrency"),
-    ({"patch": {"op": "replace"}}, "patch must be a list"),
-    ({"patch": ["replace"]}, "patch[0]"),
-    ({"patch": [{"op": "remove", "path": "/progress"}]}, "patch[0]: op 'remove'"),
-    ({"patch": [{"op": "move", "from": "/a", "path": "/progress"}]}, "patch[0] has unsupported keys: from"),
-    ({"patch": [{"op": "replace", "path": "/progress"}]}, "patch[0] needs a value"),
-    ({"patch": [{"op": "replace", "path": "/progress", "value": None}]}, "patch[0] needs a value that is not null"),
-    ({"patch": [{"op": "test", "path": "/completionStatus", "value": None}]}, "not null"),
-    ({"patch": [{"op": "replace", "path": "/launcher", "value": "me"}]}, "path '/launcher' is not writable"),
-    ({"patch": [{"op": "replace", "path": "/attributes/x", "value": 1}]}, "is not writable"),
-    ({"patch": [{"op": "test", "path": "/nope", "value": 1}]}, "outside the task"),
-    ({"patch": [{"op": "replace", "path": "progress", "value": "x"}]}, "JSON Pointer"),
-    ({"patch": [{"op": "replace", "path": "/percentComplete", "value": "50"}]}, "patch[0].value must be an integer"),
-    ({"patch": [{"op": "replace", "path": "/completionStatus", "value": "nah"}]}, "patch[0].value"),
-    ({"completion_status": "ERROR", "patch": [{"op": "replace", "path": "/completionStatus", "value": "ERROR"}]},
-     "option completion_status sets too"),
-    ({"patch": [{"op": "test", "path": "/percentComplete", "value": 40}]}, "nothing to change"),
-])
+@pytest.mark.parametrize(
+    "overrides, option",
+    [
+        ({"completion_status": "DONE"}, "completion_status"),
+        ({"completion_status": "TEMP_ERROR"}, "completion_status"),
+        ({"completed": "last tuesday"}, "completed"),
+        ({"completed": "2024-05-17T19:33:16"}, "completed"),
+        ({"completed": "2024-05-17T20:00:01Z"}, "lies in the future"),
+        ({"percent_complete": 101}, "percent_complete"),
+        ({"percent_complete": -1}, "percent_complete"),
+        ({"concurrency": 0, "progress": "x"}, "concurrency"),
+        ({"concurrency": 17, "progress": "x"}, "concurrency"),
+        ({"patch": {"op": "replace"}}, "patch must be a list"),
+        ({"patch": ["replace"]}, "patch[0]"),
+        ({"patch": [{"op": "remove", "path": "/progress"}]}, "patch[0]: op 'remove'"),
+        ({"patch": [{"op": "move", "from": "/a", "path": "/progress"}]}, "patch[0] has unsupported keys: from"),
+        ({"patch": [{"op": "replace", "path": "/progress"}]}, "patch[0] needs a value"),
+        ({"patch": [{"op": "replace", "path": "/progress", "value": None}]}, "patch[0] needs a value that is not null"),
+        ({"patch": [{"op": "test", "path": "/completionStatus", "value": None}]}, "not null"),
+        ({"patch": [{"op": "replace", "path": "/launcher", "value": "me"}]}, "path '/launcher' is not writable"),
+        ({"patch": [{"op": "replace", "path": "/attributes/x", "value": 1}]}, "is not writable"),
+        ({"patch": [{"op": "test", "path": "/nope", "value": 1}]}, "outside the task"),
+        ({"patch": [{"op": "replace", "path": "progress", "value": "x"}]}, "JSON Pointer"),
+        ({"patch": [{"op": "replace", "path": "/percentComplete", "value": "50"}]}, "patch[0].value must be an integer"),
+        ({"patch": [{"op": "replace", "path": "/completionStatus", "value": "nah"}]}, "patch[0].value"),
+        ({"completion_status": "ERROR", "patch": [{"op": "replace", "path": "/completionStatus", "value": "ERROR"}]}, "option completion_status sets too"),
+        ({"patch": [{"op": "test", "path": "/percentComplete", "value": 40}]}, "nothing to change"),
+    ],
+)
 def test_bad_input_names_the_option(overrides, option):
     with pytest.raises(OptionError) as exc:
         task_patch.validate(params(id="a1", **overrides), NOW)
@@ -227,6 +242,7 @@ def test_completed_is_normalised_to_isc_format():
 # ---------------------------------------------------------------------------------------------------------------
 # the diff: only the difference, nothing when there is none
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def desired(**overrides):
     return task_patch.validate(params(id="a1", **overrides), NOW).desired
@@ -296,6 +312,7 @@ def test_diff_never_touches_fields_that_are_not_writable():
 # completed: now
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def test_now_sets_completed_when_the_task_has_none():
     plan = task_patch.plan_task(make_task(), desired(completed="NOW"), NOW)
     assert changes(plan) == [{"op": "replace", "path": "/completed", "value": NOW_TEXT}]
@@ -311,8 +328,7 @@ def test_now_on_a_rerun_changes_nothing():
     client = FakeClient([make_task()])
     first = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now"), False, False, now=NOW)
     later = NOW + timedelta(minutes=5)
-    second = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now", only_pending=False),
-                            False, False, now=later)
+    second = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now", only_pending=False), False, False, now=later)
     assert first["changed"] is True and second["changed"] is False
     assert second["task"]["completed"] == NOW_TEXT and len(client.patches()) == 1
 
@@ -320,6 +336,7 @@ def test_now_on_a_rerun_changes_nothing():
 # ---------------------------------------------------------------------------------------------------------------
 # only_pending
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def test_finished_task_left_alone_and_reported():
     task = make_task(completionStatus="SUCCESS", completed="2024-05-17T19:00:00.000Z")
@@ -341,6 +358,7 @@ def test_finished_task_changed_when_only_pending_is_false():
 # the guard
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def test_guard_tests_modified_and_percent_complete_first():
     plan = task_patch.plan_task(make_task(), desired(completion_status="ERROR"), NOW)
     assert plan.operations[:2] == [
@@ -354,8 +372,10 @@ def test_guard_skips_a_null_modified():
     assert [o for o in plan.operations if o["op"] == "test"] == [{"op": "test", "path": "/percentComplete", "value": 40}]
 
 
-@pytest.mark.parametrize("modified, percent, progress, completed", list(itertools.product(
-    [None, "2024-05-17T18:05:00.000Z"], [None, 0, 40], [None, "Started"], [None, "2024-05-17T19:00:00.000Z"])))
+@pytest.mark.parametrize(
+    "modified, percent, progress, completed",
+    list(itertools.product([None, "2024-05-17T18:05:00.000Z"], [None, 0, 40], [None, "Started"], [None, "2024-05-17T19:00:00.000Z"])),
+)
 def test_no_operation_ever_carries_null(modified, percent, progress, completed):
     task = make_task(modified=modified, percentComplete=percent, progress=progress, completed=completed)
     wanted = desired(completion_status="ERROR", completed="now", progress="Cleared", percent_complete=100)
@@ -376,8 +396,7 @@ def test_no_change_sends_no_guard_either():
 def test_task_finished_between_read_and_write_is_reported_not_overwritten():
     def finish_meanwhile(client, task_id):
         client.before_patch = None
-        client.tasks[task_id].update(completionStatus="SUCCESS", completed="2024-05-17T19:59:00.000Z",
-                                     percentComplete=100, modified="2024-05-17T19:59:00.000Z")
+        client.tasks[task_id].update(completionStatus="SUCCESS", completed="2024-05-17T19:59:00.000Z", percentComplete=100, modified="2024-05-17T19:59:00.000Z")
 
     client = FakeClient([make_task()], before_patch=finish_meanwhile)
     result = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now"), False, True, now=NOW)
@@ -394,10 +413,10 @@ def test_task_finished_between_read_and_write_is_reported_not_overwritten():
 # raw patch
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def test_raw_patch_applied_locally_and_idempotent():
     client = FakeClient([make_task()])
-    options = params(id="a1", completion_status="TERMINATED", completed="now",
-                     patch=[{"op": "replace", "path": "/percentComplete", "value": 100}])
+    options = params(id="a1", completion_status="TERMINATED", completed="now", patch=[{"op": "replace", "path": "/percentComplete", "value": 100}])
     first = task_patch.run(client, options, False, False, now=NOW)
     second = task_patch.run(client, dict(options, only_pending=False), False, False, now=NOW)
     assert first["changed"] and not second["changed"] and second["patch"] == {"a1": []}
@@ -416,6 +435,7 @@ def test_raw_test_operation_is_checked_locally_and_sent():
 # ---------------------------------------------------------------------------------------------------------------
 # run: check mode, real run, rerun, diff
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def test_check_mode_reads_predicts_and_sends_nothing():
     client = FakeClient([make_task()])
@@ -453,6 +473,7 @@ def test_real_run_then_rerun_is_idempotent():
 # bulk
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def test_bulk_failures_do_not_stop_the_others_and_are_listed():
     tasks = [make_task(f"t{index}") for index in range(6)]
     client = FakeClient(
@@ -466,8 +487,7 @@ def test_bulk_failures_do_not_stop_the_others_and_are_listed():
     assert [failure["status"] for failure in result["failures"]] == [403, 404, 409]
     assert result["changed"] is True
     assert [task["id"] for task in result["tasks"]] == ["t0", "t1", "t2", "t4", "t5"]
-    assert {task_id: client.tasks[task_id]["completionStatus"] for task_id in ("t0", "t1", "t5")} == dict.fromkeys(
-        ("t0", "t1", "t5"), "ERROR")
+    assert {task_id: client.tasks[task_id]["completionStatus"] for task_id in ("t0", "t1", "t5")} == dict.fromkeys(("t0", "t1", "t5"), "ERROR")
     assert client.tasks["t2"]["completionStatus"] is None and client.tasks["t4"]["completionStatus"] is None
     assert sorted(result["diff"]["after"]) == ["t0", "t1", "t5"]
     assert result["msg"].startswith("3 of 6 tasks failed (t2, missing, t4); the other tasks were handled (3 changed)")

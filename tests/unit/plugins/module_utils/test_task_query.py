@@ -8,13 +8,17 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import task_query
-from ansible_collections.sailpoint.isc.plugins.module_utils.client import API_VERSIONS
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
-    NotFoundError, OptionError, RateLimitedError, ServerError, TransportError, WaitTimeoutError,
+from ansible_collections.sailpoint.isc.plugins.module_utils import _task_query as task_query
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
+    NotFoundError,
+    OptionError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    WaitTimeoutError,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
-
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
 
 NOW = datetime(2026, 1, 2, 0, 0, tzinfo=timezone.utc)
@@ -58,9 +62,23 @@ class FakeClient:
 
 
 def _params(**kwargs):
-    params = {"id": None, "scope": "all", "completion_status": None, "unique_name": None, "type": None, "source_id": None, "launcher": None,
-              "older_than": None, "filters": None, "sorters": None, "max_results": None, "count": False, "wait": False,
-              "wait_timeout": 300, "wait_sleep": 5}
+    params = {
+        "id": None,
+        "scope": "all",
+        "completion_status": None,
+        "unique_name": None,
+        "type": None,
+        "source_id": None,
+        "launcher": None,
+        "older_than": None,
+        "filters": None,
+        "sorters": None,
+        "max_results": None,
+        "count": False,
+        "wait": False,
+        "wait_timeout": 300,
+        "wait_sleep": 5,
+    }
     params.update(kwargs)
     return params
 
@@ -69,16 +87,19 @@ def _plan(version, **kwargs):
     return task_query.plan(API_VERSIONS[version], task_query.selection_from_params(_params(**kwargs)))
 
 
-@pytest.mark.parametrize("version, scope, expected", [
-    ("beta", "all", [("list", None), ("pending", None)]),
-    ("beta", "pending", [("pending", None)]),
-    ("v2024", "completed", [("list", None)]),
-    ("v2025", "all", [("list", None)]),
-    ("v2025", "pending", [("list", "completionStatus isnull")]),
-    ("v2026", "pending", [("list", "completionStatus isnull")]),
-    ("v1", "pending", [("list", "completionStatus isnull")]),
-    ("v2026", "completed", [("list", 'completionStatus in ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")')]),
-])
+@pytest.mark.parametrize(
+    "version, scope, expected",
+    [
+        ("beta", "all", [("list", None), ("pending", None)]),
+        ("beta", "pending", [("pending", None)]),
+        ("v2024", "completed", [("list", None)]),
+        ("v2025", "all", [("list", None)]),
+        ("v2025", "pending", [("list", "completionStatus isnull")]),
+        ("v2026", "pending", [("list", "completionStatus isnull")]),
+        ("v1", "pending", [("list", "completionStatus isnull")]),
+        ("v2026", "completed", [("list", 'completionStatus in ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")')]),
+    ],
+)
 def test_scope_chooses_operations_per_version(version, scope, expected):
     assert [(operation.name, operation.filters) for operation in _plan(version, scope=scope)] == expected
 
@@ -87,7 +108,7 @@ def test_selectors_go_to_the_server_where_the_version_supports_them():
     (operation,) = _plan("v2025", scope="pending", type=["IDENTITY_REFRESH"], launcher=["sweep"], unique_name=["Identity Refresh"])
     assert operation.filters == '(completionStatus isnull) and (type eq "IDENTITY_REFRESH")'
     assert set(operation.client_fields) == {"launcher", "unique_name"}
-    (operation,) = _plan("v2026", launcher=["sweep", "a\"b"], filters='id eq "x" or id eq "y"')
+    (operation,) = _plan("v2026", launcher=["sweep", 'a"b'], filters='id eq "x" or id eq "y"')
     assert operation.filters == '(launcher in ("sweep", "a\\"b")) and (id eq "x" or id eq "y")'
     assert operation.client_fields == ()
 
@@ -103,25 +124,28 @@ def test_raw_filters_cannot_reach_the_pending_endpoint():
     assert [operation.name for operation in _plan("v2024", scope="completed", filters='type eq "X"')] == ["list"]
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"scope": "stuck"}, "^scope must be one of pending, completed, all, got 'stuck'"),
-    ({"older_than": "6 hours"}, "^older_than must be a duration"),
-    ({"wait": True}, "^wait needs id"),
-    ({"id": "a/b"}, "^id 'a/b' is not a task id"),
-    ({"id": ".."}, "^id '..' is not a task id"),
-    ({"id": "a?b"}, "^id 'a\\?b' is not a task id"),
-    ({"id": "a%2e"}, "^id 'a%2e' is not a task id"),
-    ({"id": "abc", "filters": "x"}, "^id selects one task"),
-    ({"completion_status": ["DONE"]}, "^completion_status must be among"),
-    ({"unique_name": [" "]}, "^unique_name must not contain empty"),
-    ({"max_results": -1}, "^max_results must be 0 or more"),
-    ({"scope": "pending", "completion_status": ["error"]}, "^completion_status selects completed tasks; it cannot be combined with scope: pending"),
-    ({"scope": "pending", "sorters": "-launcher"}, "^sorters may only sort by created or -created .*got '-launcher'"),
-    ({"sorters": "created,name"}, "^sorters .*got 'name'"),
-    ({"sorters": "created,"}, "^sorters .*got ''"),
-    ({"sorters": "+created"}, "^sorters .*got '\\+created'"),
-    ({"id": "abc", "wait": True, "wait_timeout": 0}, "^wait_timeout must be more than 0"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"scope": "stuck"}, "^scope must be one of pending, completed, all, got 'stuck'"),
+        ({"older_than": "6 hours"}, "^older_than must be a duration"),
+        ({"wait": True}, "^wait needs id"),
+        ({"id": "a/b"}, "^id 'a/b' is not a task id"),
+        ({"id": ".."}, "^id '..' is not a task id"),
+        ({"id": "a?b"}, "^id 'a\\?b' is not a task id"),
+        ({"id": "a%2e"}, "^id 'a%2e' is not a task id"),
+        ({"id": "abc", "filters": "x"}, "^id selects one task"),
+        ({"completion_status": ["DONE"]}, "^completion_status must be among"),
+        ({"unique_name": [" "]}, "^unique_name must not contain empty"),
+        ({"max_results": -1}, "^max_results must be 0 or more"),
+        ({"scope": "pending", "completion_status": ["error"]}, "^completion_status selects completed tasks; it cannot be combined with scope: pending"),
+        ({"scope": "pending", "sorters": "-launcher"}, "^sorters may only sort by created or -created .*got '-launcher'"),
+        ({"sorters": "created,name"}, "^sorters .*got 'name'"),
+        ({"sorters": "created,"}, "^sorters .*got ''"),
+        ({"sorters": "+created"}, "^sorters .*got '\\+created'"),
+        ({"id": "abc", "wait": True, "wait_timeout": 0}, "^wait_timeout must be more than 0"),
+    ],
+)
 def test_bad_input_fails_naming_the_option_before_any_request(params, message):
     client = FakeClient(tasks=[make_task(1)])
     with pytest.raises(OptionError, match=message):
@@ -130,8 +154,11 @@ def test_bad_input_fails_naming_the_option_before_any_request(params, message):
 
 
 def test_beta_all_merges_list_and_pending_without_duplicates_and_sorts():
-    tasks = [make_task(1, created="2026-01-01T00:00:03.000Z"), make_task(2, pending=True, created="2026-01-01T00:00:01.000Z"),
-             make_task(3, created="2026-01-01T00:00:02.000Z")]
+    tasks = [
+        make_task(1, created="2026-01-01T00:00:03.000Z"),
+        make_task(2, pending=True, created="2026-01-01T00:00:01.000Z"),
+        make_task(3, created="2026-01-01T00:00:02.000Z"),
+    ]
     client = FakeClient("beta", tasks)
     result = task_query.query_tasks(client, _params(sorters="-created"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "3", "2"]
@@ -140,8 +167,11 @@ def test_beta_all_merges_list_and_pending_without_duplicates_and_sorts():
 
 
 def test_client_side_selectors_narrow_the_pending_endpoint():
-    tasks = [make_task(1, pending=True, launcher="sweep", uniqueName="Identity Refresh", attributes={}),
-             make_task(2, pending=True, launcher="Alice"), make_task(3, pending=True, target={"id": "other"})]
+    tasks = [
+        make_task(1, pending=True, launcher="sweep", uniqueName="Identity Refresh", attributes={}),
+        make_task(2, pending=True, launcher="Alice"),
+        make_task(3, pending=True, target={"id": "other"}),
+    ]
     client = FakeClient("beta", tasks)
     result = task_query.query_tasks(client, _params(scope="pending", type=["identity_refresh"], launcher=["SWEEP"]), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1"]
@@ -150,24 +180,30 @@ def test_client_side_selectors_narrow_the_pending_endpoint():
 
 
 def test_older_than_reads_any_rfc3339_timestamp_and_ignores_none_without_offset():
-    tasks = [make_task(1, pending=True, launched="2026-01-01t19:00:00.1z", created="2026-01-01T10:00:00Z"),     # 5 h ago
-             make_task(2, pending=True, launched="2026-01-01T17:00:00.1234567+00:00"),                        # 7 h ago
-             make_task(3, pending=True, launched="2026-01-01T10:00:00.000")]                                  # no offset
+    tasks = [
+        make_task(1, pending=True, launched="2026-01-01t19:00:00.1z", created="2026-01-01T10:00:00Z"),  # 5 h ago
+        make_task(2, pending=True, launched="2026-01-01T17:00:00.1234567+00:00"),  # 7 h ago
+        make_task(3, pending=True, launched="2026-01-01T10:00:00.000"),
+    ]  # no offset
     result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["2"]
 
 
 def test_older_than_uses_launched_then_created():
-    tasks = [make_task(1, pending=True, launched="2026-01-01T17:00:00.000Z"),     # 7 h ago
-             make_task(2, pending=True, launched="2026-01-01T19:00:00.000Z"),     # 5 h ago
-             make_task(3, pending=True, launched=None, created="2026-01-01T10:00:00.000Z"),
-             make_task(4, pending=True, launched=None, created="2026-01-01T23:00:00.000Z")]
+    tasks = [
+        make_task(1, pending=True, launched="2026-01-01T17:00:00.000Z"),  # 7 h ago
+        make_task(2, pending=True, launched="2026-01-01T19:00:00.000Z"),  # 5 h ago
+        make_task(3, pending=True, launched=None, created="2026-01-01T10:00:00.000Z"),
+        make_task(4, pending=True, launched=None, created="2026-01-01T23:00:00.000Z"),
+    ]
     result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "3"]
 
 
-@pytest.mark.parametrize("version, scope, operation, filters", [
-    ("beta", "pending", "pending", None), ("v2025", "all", "list", None), ("v2026", "pending", "list", "completionStatus isnull")])
+@pytest.mark.parametrize(
+    "version, scope, operation, filters",
+    [("beta", "pending", "pending", None), ("v2025", "all", "list", None), ("v2026", "pending", "list", "completionStatus isnull")],
+)
 def test_count_from_the_server_when_it_applies_the_whole_selection(version, scope, operation, filters):
     client = FakeClient(version, [make_task(n, pending=True) for n in range(5)] + [make_task(9, pending=scope == "pending")])
     result = task_query.query_tasks(client, _params(scope=scope, count=True, max_results=2), now=NOW)
@@ -219,8 +255,7 @@ def test_wait_polls_until_completed():
         if clock[0] >= 20:
             task.update(completionStatus="SUCCESS", completed="2026-01-01T00:10:00.000Z")
 
-    result = task_query.query_tasks(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW,
-                                    sleep=sleep, clock=lambda: clock[0])
+    result = task_query.query_tasks(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW, sleep=sleep, clock=lambda: clock[0])
     assert result["tasks"][0]["completionStatus"] == "SUCCESS"
     assert result["elapsed"] == 20.0 and sleeps == [10, 10]
 
@@ -233,8 +268,9 @@ def test_wait_fails_when_the_timeout_passes():
         clock[0] += seconds
 
     with pytest.raises(WaitTimeoutError, match="^wait_timeout: task .* still pending after 25s .*42% complete") as error:
-        task_query.query_tasks(FakeClient("beta", [task]), _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=25), now=NOW,
-                               sleep=sleep, clock=lambda: clock[0])
+        task_query.query_tasks(
+            FakeClient("beta", [task]), _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=25), now=NOW, sleep=sleep, clock=lambda: clock[0]
+        )
     assert error.value.detail["task"]["id"] == task["id"]
 
 
@@ -252,8 +288,11 @@ class FlakyClient(FakeClient):
         return super().get_task(task_id)
 
 
-TRANSIENT = [ServerError("GET x failed with HTTP 500: hunter2-secret", 500), TransportError("GET x: could not reach", None),
-             RateLimitedError("GET x failed with HTTP 429", 429)]
+TRANSIENT = [
+    ServerError("GET x failed with HTTP 500: hunter2-secret", 500),
+    TransportError("GET x: could not reach", None),
+    RateLimitedError("GET x failed with HTTP 429", 429),
+]
 
 
 def _ticking_clock():

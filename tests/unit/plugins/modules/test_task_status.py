@@ -10,9 +10,10 @@ from urllib.parse import quote
 import jsonpatch
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import connection, task_patch
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import AuthenticationError, ConflictError, ForbiddenError
-from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
+from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
+from ansible_collections.sailpoint.isc.plugins.module_utils import _task_patch as task_patch
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import AuthenticationError, ConflictError, ForbiddenError
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 from ansible_collections.sailpoint.isc.plugins.modules import task_status
 from ansible_collections.sailpoint.isc.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, patch_exits, patch_module_args
 
@@ -43,8 +44,15 @@ class FakeClient:
 
 
 def pending(task_id="a1"):
-    return {"id": task_id, "created": "2024-05-17T18:00:00.000Z", "modified": "2024-05-17T18:05:00.000Z",
-            "completed": None, "completionStatus": None, "progress": "Started", "percentComplete": 40}
+    return {
+        "id": task_id,
+        "created": "2024-05-17T18:00:00.000Z",
+        "modified": "2024-05-17T18:05:00.000Z",
+        "completed": None,
+        "completionStatus": None,
+        "progress": "Started",
+        "percentComplete": 40,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -74,8 +82,7 @@ def run_module(args, expect=ExitJson):
 
 
 def test_check_mode_predicts_and_sends_nothing(client):
-    result = run_module({"id": "a1", "completion_status": "error", "completed": "now",
-                         "_ansible_check_mode": True, "_ansible_diff": True})
+    result = run_module({"id": "a1", "completion_status": "error", "completed": "now", "_ansible_check_mode": True, "_ansible_diff": True})
     assert result["changed"] is True and client.sent == []
     assert result["task"]["completionStatus"] == "ERROR"
     assert result["diff"]["after"]["completionStatus"] == "ERROR"

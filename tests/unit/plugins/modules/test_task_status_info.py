@@ -51,18 +51,21 @@ def test_environment_supplies_the_connection(fake_isc, fake_secret, monkeypatch)
     assert len(_run({"scope": "completed"})["tasks"]) == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"scope": "unknown"}, "value of scope must be one of"),
-    ({"older_than": "soon"}, "older_than must be a duration"),
-    ({"wait": True}, "wait needs id"),
-    ({"id": "x/../y"}, "id 'x/../y' is not a task id"),
-    ({"id": "abc?x=1"}, "is not a task id"),
-    ({"id": "abc%2F"}, "is not a task id"),
-    ({"tenant": "acme/x", "base_url": None}, "tenant 'acme/x' is not a tenant name"),
-    ({"scope": "pending", "sorters": "-launched"}, "sorters may only sort by created or -created"),
-    ({"scope": "pending", "completion_status": ["ERROR"]}, "completion_status selects completed tasks"),
-    ({"client_id": None, "client_secret": None, "access_token": "tök"}, "access_token (or SAIL_ACCESS_TOKEN) is not an access token"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"scope": "unknown"}, "value of scope must be one of"),
+        ({"older_than": "soon"}, "older_than must be a duration"),
+        ({"wait": True}, "wait needs id"),
+        ({"id": "x/../y"}, "id 'x/../y' is not a task id"),
+        ({"id": "abc?x=1"}, "is not a task id"),
+        ({"id": "abc%2F"}, "is not a task id"),
+        ({"tenant": "acme/x", "base_url": None}, "tenant 'acme/x' is not a tenant name"),
+        ({"scope": "pending", "sorters": "-launched"}, "sorters may only sort by created or -created"),
+        ({"scope": "pending", "completion_status": ["ERROR"]}, "completion_status selects completed tasks"),
+        ({"client_id": None, "client_secret": None, "access_token": "tök"}, "access_token (or SAIL_ACCESS_TOKEN) is not an access token"),
+    ],
+)
 def test_bad_input_fails_before_any_request(fake_isc, fake_secret, args, message):
     result = _run(dict(_connection(fake_isc, fake_secret), **args), expect=FailJson)
     assert message in result["msg"]
@@ -86,8 +89,10 @@ def test_failures_and_warnings_never_carry_the_secret(fake_isc, fake_secret, pat
 
 
 def test_typed_error_becomes_one_failure(fake_isc, fake_secret):
-    fake_isc.script((200, {}, {"access_token": "token-xyz-123", "expires_in": 750}),
-                    (400, {}, {"detailCode": "400.1 Bad Request Content", "messages": [{"text": "Unsupported filter field 'foo'"}]}))
+    fake_isc.script(
+        (200, {}, {"access_token": "token-xyz-123", "expires_in": 750}),
+        (400, {}, {"detailCode": "400.1 Bad Request Content", "messages": [{"text": "Unsupported filter field 'foo'"}]}),
+    )
     fake_isc.valid_tokens.add("token-xyz-123")
     result = _run(dict(_connection(fake_isc, fake_secret), scope="completed", filters="foo eq 1"), expect=FailJson)
     assert result["msg"] == "GET /beta/task-status failed with HTTP 400: Unsupported filter field 'foo'"

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.client import API_VERSIONS, IscClient
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import OptionError
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.client import MAX_PARALLEL_REQUESTS, path_segment
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import ConflictError, IscError, OptionError
-from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import (
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import MAX_PARALLEL_REQUESTS, path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import ConflictError, IscError, OptionError
+from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (
     format_timestamp,
     parse_rfc3339,
     same_instant,
@@ -39,9 +39,24 @@ COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 WRITABLE_FIELDS = ("completionStatus", "completed", "progress", "percentComplete")
 # Every top-level key of a TaskStatus: the only places a `test` operation may look at.
 TASK_FIELDS = (
-    "id", "type", "uniqueName", "description", "parentName", "launcher", "target", "created", "modified",
-    "launched", "completed", "completionStatus", "messages", "returns", "attributes", "progress",
-    "percentComplete", "taskDefinitionSummary",
+    "id",
+    "type",
+    "uniqueName",
+    "description",
+    "parentName",
+    "launcher",
+    "target",
+    "created",
+    "modified",
+    "launched",
+    "completed",
+    "completionStatus",
+    "messages",
+    "returns",
+    "attributes",
+    "progress",
+    "percentComplete",
+    "taskDefinitionSummary",
 )
 PATCH_OPS = ("add", "replace", "test")
 # Options that set a writable field directly; a raw `patch` operation may not set the same field as well.
@@ -107,6 +122,7 @@ class Outcome:
 # Input validation (pure, before any request)
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def validate(params: dict[str, Any], now: datetime | None = None) -> Plan:
     """Check and normalise the module options; raise OptionError, naming the option at fault, before any request."""
     now = now or utc_now()
@@ -120,8 +136,7 @@ def validate(params: dict[str, Any], now: datetime | None = None) -> Plan:
     )
     if not desired.fields and not desired.completed_now and not _sets_anything(desired.patch):
         raise OptionError(
-            "nothing to change: give at least one of completion_status, completed, progress, percent_complete "
-            "or patch (with an add or replace operation)"
+            "nothing to change: give at least one of completion_status, completed, progress, percent_complete or patch (with an add or replace operation)"
         )
     return Plan(ids=ids, single=single, desired=desired, concurrency=_concurrency(params.get("concurrency")))
 
@@ -197,9 +212,7 @@ def normalise_value(name: str, value: Any, where: str, now: datetime) -> Any:
 
 def _completion_status(value: Any, where: str) -> str:
     if not isinstance(value, str) or value.strip().upper() not in COMPLETION_STATUSES:
-        raise OptionError(
-            f"{where}: {value!r} is not a completion status; use one of {', '.join(COMPLETION_STATUSES)} (any case)"
-        )
+        raise OptionError(f"{where}: {value!r} is not a completion status; use one of {', '.join(COMPLETION_STATUSES)} (any case)")
     return value.strip().upper()
 
 
@@ -238,10 +251,7 @@ def _user_operation(operation: Any, where: str, params: dict[str, Any], now: dat
     if op == "test":
         return {"op": op, "path": path, "value": _test_value(parts, operation["value"], where, now)}
     if len(parts) != 1 or parts[0] not in WRITABLE_FIELDS:
-        raise OptionError(
-            f"{where}: path {path!r} is not writable; ISC lets a patch change only "
-            f"{', '.join('/' + name for name in WRITABLE_FIELDS)}"
-        )
+        raise OptionError(f"{where}: path {path!r} is not writable; ISC lets a patch change only {', '.join('/' + name for name in WRITABLE_FIELDS)}")
     _reject_option_overlap(parts[0], params, where)
     return {"op": op, "path": path, "value": normalise_value(parts[0], operation["value"], f"{where}.value", now)}
 
@@ -280,6 +290,7 @@ def _sets_anything(operations: tuple[dict[str, Any], ...]) -> bool:
 # Desired state and JSON Patch maths (pure)
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def is_pending(task: dict[str, Any]) -> bool:
     return task.get("completionStatus") is None
 
@@ -289,10 +300,7 @@ def plan_task(current: dict[str, Any], desired: DesiredState, now: datetime) -> 
     if desired.only_pending and not is_pending(current):
         return TaskPlan(
             predicted=current,
-            skip_reason=(
-                f"already finished with completionStatus {current.get('completionStatus')}; "
-                "left alone because only_pending is true"
-            ),
+            skip_reason=(f"already finished with completionStatus {current.get('completionStatus')}; left alone because only_pending is true"),
         )
     try:
         target = desired_task(current, desired, now)
@@ -350,11 +358,7 @@ def diff_operations(current: dict[str, Any], target: dict[str, Any]) -> list[dic
 
 def guard_operations(current: dict[str, Any]) -> list[dict[str, Any]]:
     """RFC 6902 tests of the values ISC changes whenever the task moves, as read; never a null value."""
-    return [
-        {"op": "test", "path": f"/{name}", "value": current[name]}
-        for name in GUARD_FIELDS
-        if current.get(name) is not None
-    ]
+    return [{"op": "test", "path": f"/{name}", "value": current[name]} for name in GUARD_FIELDS if current.get(name) is not None]
 
 
 def _user_tests(desired: DesiredState) -> list[dict[str, Any]]:
@@ -376,6 +380,7 @@ def _completed_before_created(current: dict[str, Any], target: dict[str, Any]) -
 # ---------------------------------------------------------------------------------------------------------------
 # Talking to ISC (one task at a time, several at once)
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def handle_task(client: Any, task_id: str, desired: DesiredState, now: datetime, check_mode: bool) -> Outcome:
     """Read one task, plan it, and send the PATCH unless in check mode or nothing changes."""
@@ -437,6 +442,7 @@ def _describe(error: IscError) -> str:
 
 def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> list[Outcome]:
     """Handle every task of the plan, `concurrency` at a time; one task's failure never stops the others."""
+
     def handle(task_id: str) -> Outcome:
         try:
             outcome = handle_task(client, task_id, plan.desired, now, check_mode)
@@ -459,6 +465,7 @@ def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> li
 # The module result
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def run(client: Any, params: dict[str, Any], check_mode: bool, diff: bool, now: datetime | None = None) -> dict[str, Any]:
     """Validate, handle every task, and return the module result (with `msg` and `failed_ids` on failure).
 
@@ -477,9 +484,7 @@ def build_result(plan: Plan, outcomes: list[Outcome], diff: bool, check_mode: bo
         "patch": {outcome.task_id: outcome.operations for outcome in outcomes},
         "left_alone": [{"id": o.task_id, "reason": o.skip_reason} for o in outcomes if o.skip_reason],
         "failed_ids": [outcome.task_id for outcome in outcomes if outcome.error],
-        "failures": [
-            {"id": o.task_id, "status": o.status, "msg": o.error} for o in outcomes if o.error
-        ],
+        "failures": [{"id": o.task_id, "status": o.status, "msg": o.error} for o in outcomes if o.error],
     }
     tasks = [outcome.after for outcome in outcomes if outcome.after is not None]
     if plan.single:

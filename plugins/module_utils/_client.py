@@ -15,14 +15,14 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     AuthenticationError,
     IscError,
     OptionError,
     TransportError,
     error_from_response,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 
 try:
     import requests
@@ -207,9 +207,22 @@ class IscClient:
     (errors, warnings) goes through it.
     """
 
-    def __init__(self, base_url, client_id=None, client_secret=None, access_token=None, api_version="beta",
-                 validate_certs=True, ca_path=None, timeout=30, retries=5, warn=None, sleep=time.sleep, clock=time.monotonic,
-                 rate_limit=RATE_LIMIT):
+    def __init__(
+        self,
+        base_url,
+        client_id=None,
+        client_secret=None,
+        access_token=None,
+        api_version="beta",
+        validate_certs=True,
+        ca_path=None,
+        timeout=30,
+        retries=5,
+        warn=None,
+        sleep=time.sleep,
+        clock=time.monotonic,
+        rate_limit=RATE_LIMIT,
+    ):
         if not HAS_REQUESTS:
             raise IscError(missing_required_lib("requests"), detail=REQUESTS_IMPORT_ERROR)
         if api_version not in API_VERSIONS:
@@ -235,13 +248,22 @@ class IscClient:
 
     def _make_session(self, retries, validate_certs, ca_path):
         retry = _WarningRetry(
-            total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=0,
             status_forcelist=RETRY_STATUSES,
             # PATCH is left out: a dropped connection may hide an applied patch (is_retry handles its statuses)
             allowed_methods=frozenset({"GET", "HEAD", "POST"}),
-            backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX, backoff_jitter=BACKOFF_JITTER,
-            respect_retry_after_header=True, raise_on_status=False,
-            notify=self.warn, pacer=self._pacer,
+            backoff_factor=BACKOFF_FACTOR,
+            backoff_max=BACKOFF_MAX,
+            backoff_jitter=BACKOFF_JITTER,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+            notify=self.warn,
+            pacer=self._pacer,
         )
         session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
@@ -270,7 +292,9 @@ class IscClient:
             if response.status_code in (400, 401):
                 raise AuthenticationError(
                     self.redactor.text(f"ISC refused client_id {self._client_id!r} at {self.base_url}{path}: {error.message}"),
-                    status=response.status_code, detail=error.detail)
+                    status=response.status_code,
+                    detail=error.detail,
+                )
             raise error
         body = self._json(response, "POST", path)
         token = body.get("access_token") if isinstance(body, dict) else None
@@ -310,9 +334,11 @@ class IscClient:
         try:
             return self._session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout)
         except requests.exceptions.SSLError as exc:
-            raise TransportError(self.redactor.text(
-                f"{method} {path}: TLS verification failed for {self.base_url} ({_root_cause(exc)}); "
-                "set ca_path to the CA bundle, or validate_certs: false")) from None
+            raise TransportError(
+                self.redactor.text(
+                    f"{method} {path}: TLS verification failed for {self.base_url} ({_root_cause(exc)}); set ca_path to the CA bundle, or validate_certs: false"
+                )
+            ) from None
         except requests.exceptions.RequestException as exc:
             cause = _root_cause(exc)
             if isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, TimeoutError) or "timed out" in str(cause):
@@ -338,8 +364,10 @@ class IscClient:
         try:
             return response.json()
         except ValueError:
-            raise IscError(self.redactor.text(f"{method} {path} answered HTTP {response.status_code} with a body that is not JSON: {response.text[:200]!r}"),
-                           status=response.status_code) from None
+            raise IscError(
+                self.redactor.text(f"{method} {path} answered HTTP {response.status_code} with a body that is not JSON: {response.text[:200]!r}"),
+                status=response.status_code,
+            ) from None
 
     # ---- task statuses
 

@@ -9,13 +9,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import filters as isc_filters
-from ansible_collections.sailpoint.isc.plugins.module_utils.client import path_segment
-from ansible_collections.sailpoint.isc.plugins.module_utils.durations import parse_duration
-from ansible_collections.sailpoint.isc.plugins.module_utils.errors import (
-    NotFoundError, OptionError, RateLimitedError, ServerError, TransportError, WaitTimeoutError,
+from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
+    NotFoundError,
+    OptionError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    WaitTimeoutError,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils.timestamps import parse_rfc3339
+from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import parse_rfc3339
 
 SCOPES = ("pending", "completed", "all")
 STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
@@ -104,8 +109,14 @@ def selection_from_params(params: dict) -> Selection:
     _positive(params, "max_results", allow_zero=True)
     _positive(params, "wait_timeout")
     _positive(params, "wait_sleep")
-    return Selection(scope, {option: tuple(items) for option, items in values.items() if items}, older_than,
-                     params.get("filters") or None, _sorters(params), params.get("max_results"))
+    return Selection(
+        scope,
+        {option: tuple(items) for option, items in values.items() if items},
+        older_than,
+        params.get("filters") or None,
+        _sorters(params),
+        params.get("max_results"),
+    )
 
 
 def plan(version, selection: Selection) -> list[Operation]:
@@ -119,8 +130,10 @@ def plan(version, selection: Selection) -> list[Operation]:
             operations.append(_list_operation(version, selection, None, pending_only=False))
         if scope in ("pending", "all"):
             if selection.filters:
-                raise OptionError(f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
-                                  "no filters; use api_version v2025 or later, or scope: completed")
+                raise OptionError(
+                    f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
+                    "no filters; use api_version v2025 or later, or scope: completed"
+                )
             operations.append(Operation("pending", None, tuple(selection.values), None))
         return operations
     # from v2025 the server's filter selects pending or completed tasks itself; completion_status filters them too
@@ -228,7 +241,7 @@ def _search(client, selection, count, now):
     tasks = list(merged.values())
     if selection.sorters and (len(operations) > 1 or any(operation.name == "pending" for operation in operations)):
         tasks = sort_tasks(tasks, selection.sorters)
-    result = {"tasks": tasks if selection.max_results is None else tasks[:selection.max_results]}
+    result = {"tasks": tasks if selection.max_results is None else tasks[: selection.max_results]}
     if count:
         result["total"] = sum(client.count_tasks(op.filters, op.name) for op in operations) if counted_on_server else len(tasks)
     return result
@@ -251,11 +264,11 @@ def _wait_timeout(task_id, task, last_error, elapsed):
     if task is None:
         state = f"could not be read in {elapsed:.0f}s"
     else:
-        state = (f"({task.get('uniqueName')}) is still pending after {elapsed:.0f}s "
-                 f"(progress {task.get('progress')!r}, {task.get('percentComplete')}% complete)")
+        state = f"({task.get('uniqueName')}) is still pending after {elapsed:.0f}s (progress {task.get('progress')!r}, {task.get('percentComplete')}% complete)"
     cause = f"; last error while polling: {last_error.message}" if last_error is not None else ""
-    return WaitTimeoutError(f"wait_timeout: task {task_id} {state}{cause}; raise wait_timeout to wait longer",
-                            detail={"task": task, "elapsed": round(elapsed, 3)})
+    return WaitTimeoutError(
+        f"wait_timeout: task {task_id} {state}{cause}; raise wait_timeout to wait longer", detail={"task": task, "elapsed": round(elapsed, 3)}
+    )
 
 
 def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=time.monotonic):
@@ -289,7 +302,7 @@ def _by_id(client, params, selection, now, sleep, clock):
     cutoff = now - timedelta(seconds=selection.older_than) if selection.older_than is not None else None
     result["tasks"] = [task] if task is not None and matches(task, operation, selection, cutoff) else []
     if selection.max_results is not None:
-        result["tasks"] = result["tasks"][:selection.max_results]
+        result["tasks"] = result["tasks"][: selection.max_results]
     if params.get("count"):
         result["total"] = len(result["tasks"])
     return result

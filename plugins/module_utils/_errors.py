@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.sailpoint.isc.plugins.module_utils.redact import Redactor
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 
 
 class IscError(Exception):
