@@ -15,10 +15,9 @@ from datetime import datetime, timezone
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, FAILURE_STATUSES, started_at
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import format_timestamp, parse_rfc3339
 
-FINAL_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
-FAILURE_STATUSES = ("ERROR", "TERMINATED", "TEMPERROR")
 PENDING = "PENDING"
 
 # Upper bounds in seconds of the pending-age histogram; the last bucket is open-ended.
@@ -99,13 +98,8 @@ def _first_message(task, wanted_types=("ERROR", "WARN")) -> str:
     return ""
 
 
-def _started(task):
-    """When a task started, as M(task_status_info)'s ``older_than`` measures it: launched, else created."""
-    return _instant(task.get("launched")) or _instant(task.get("created"))
-
-
 def _row(task, now: datetime) -> dict:
-    started = _started(task)
+    started = started_at(task)
     completed = _instant(task.get("completed"))
     age = int((now - started).total_seconds()) if started else 0
     source = _source(task)
@@ -150,7 +144,7 @@ def _counter_rows(rows, key_name, stuck_after):
         key = row[key_name]
         if key is None:
             continue
-        group = groups.setdefault(key, {"total": 0, "pending": 0, "stuck": 0, "failed": 0, **{status: 0 for status in FINAL_STATUSES}})
+        group = groups.setdefault(key, {"total": 0, "pending": 0, "stuck": 0, "failed": 0, **{status: 0 for status in COMPLETION_STATUSES}})
         group["total"] += 1
         if row["status"] == PENDING:
             group["pending"] += 1
@@ -174,7 +168,7 @@ def task_report_summary(tasks, now=None, stuck_after="6h", limit=10) -> dict:
     stuck = [row for row in pending if row["stuck"]]
     failures = sorted((row for row in rows if row["status"] in FAILURE_STATUSES), key=lambda row: row["completed"] or "", reverse=True)
 
-    by_status = [{"status": status, "count": sum(1 for row in rows if row["status"] == status)} for status in FINAL_STATUSES + (PENDING,)]
+    by_status = [{"status": status, "count": sum(1 for row in rows if row["status"] == status)} for status in COMPLETION_STATUSES + (PENDING,)]
     total = len(rows)
     for entry in by_status:
         entry["percent"] = round(100.0 * entry["count"] / total, 1) if total else 0.0

@@ -18,6 +18,7 @@ from typing import Any
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import MAX_PARALLEL_REQUESTS, path_segment
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import ConflictError, IscError, OptionError
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, is_pending
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (
     format_timestamp,
     parse_rfc3339,
@@ -34,7 +35,6 @@ else:
     HAS_JSONPATCH = True
     JSONPATCH_IMPORT_ERROR = None
 
-COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 # Writable fields per the contract's PATCH rules, in the order their operations are sent.
 WRITABLE_FIELDS = ("completionStatus", "completed", "progress", "percentComplete")
 # Every top-level key of a TaskStatus: the only places a `test` operation may look at.
@@ -289,10 +289,6 @@ def _sets_anything(operations: tuple[dict[str, Any], ...]) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 # Desired state and JSON Patch maths (pure)
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def is_pending(task: dict[str, Any]) -> bool:
-    return task.get("completionStatus") is None
 
 
 def plan_task(current: dict[str, Any], desired: DesiredState, now: datetime) -> TaskPlan:

@@ -20,10 +20,9 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     TransportError,
     WaitTimeoutError,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import parse_rfc3339
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, started_at
 
 SCOPES = ("pending", "completed", "all")
-STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 # option -> the filter field of ISC's list operation; unique_name has none in any version
 SELECTORS = {"completion_status": "completionStatus", "unique_name": None, "type": "type", "source_id": "sourceId", "launcher": "launcher"}
 # the only sort field ISC's task-status list supports, ascending or with "-" descending
@@ -90,9 +89,9 @@ def selection_from_params(params: dict) -> Selection:
     if scope not in SCOPES:
         raise OptionError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     values = {option: _strings(params, option) for option in SELECTORS}
-    unknown = [value for value in values["completion_status"] if value.upper() not in STATUSES]
+    unknown = [value for value in values["completion_status"] if value.upper() not in COMPLETION_STATUSES]
     if unknown:
-        raise OptionError(f"completion_status must be among {', '.join(STATUSES)} (any case), got {', '.join(map(repr, unknown))}")
+        raise OptionError(f"completion_status must be among {', '.join(COMPLETION_STATUSES)} (any case), got {', '.join(map(repr, unknown))}")
     values["completion_status"] = [value.upper() for value in values["completion_status"]]
     if values["completion_status"] and scope == "pending":
         raise OptionError("completion_status selects completed tasks; it cannot be combined with scope: pending")
@@ -140,7 +139,7 @@ def plan(version, selection: Selection) -> list[Operation]:
     if scope == "pending":
         return [_list_operation(version, selection, isc_filters.is_null("completionStatus"))]
     if scope == "completed" and "completion_status" not in selection.values:
-        return [_list_operation(version, selection, isc_filters.condition("completionStatus", STATUSES))]
+        return [_list_operation(version, selection, isc_filters.condition("completionStatus", COMPLETION_STATUSES))]
     return [_list_operation(version, selection, None)]
 
 
@@ -155,15 +154,6 @@ def _list_operation(version, selection, scope_filter, pending_only=None):
 
 
 # ---- client-side narrowing
-
-
-def _started(task):
-    """When ``task`` started: launched, or created when it was never launched; None when that is no date-time."""
-    text = task.get("launched") or task.get("created")
-    try:
-        return parse_rfc3339(text) if text else None
-    except ValueError:
-        return None
 
 
 def _task_values(task, option):
@@ -190,7 +180,7 @@ def matches(task: dict, operation: Operation, selection: Selection, cutoff) -> b
         if not any(value is not None and str(value).lower() in wanted for value in _task_values(task, option)):
             return False
     if cutoff is not None:
-        started = _started(task)
+        started = started_at(task)
         if started is None or started >= cutoff:
             return False
     return True

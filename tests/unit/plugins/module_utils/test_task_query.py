@@ -183,10 +183,18 @@ def test_older_than_reads_any_rfc3339_timestamp_and_ignores_none_without_offset(
     tasks = [
         make_task(1, pending=True, launched="2026-01-01t19:00:00.1z", created="2026-01-01T10:00:00Z"),  # 5 h ago
         make_task(2, pending=True, launched="2026-01-01T17:00:00.1234567+00:00"),  # 7 h ago
-        make_task(3, pending=True, launched="2026-01-01T10:00:00.000"),
-    ]  # no offset
+        # no offset, so no date-time: the task counts from its creation, 1 h ago
+        make_task(3, pending=True, launched="2026-01-01T10:00:00.000", created="2026-01-01T23:00:00.000Z"),
+    ]
     result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["2"]
+
+
+def test_older_than_counts_from_created_when_launched_is_no_date_time():
+    # the same rule as the reports' ages (module_utils/_tasks.started_at): an unreadable launch time falls back to created
+    tasks = [make_task(1, pending=True, launched="not a time", created="2026-01-01T10:00:00.000Z")]  # 14 h ago
+    result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
+    assert [task["id"][-1] for task in result["tasks"]] == ["1"]
 
 
 def test_older_than_uses_launched_then_created():

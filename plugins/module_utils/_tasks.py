@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the sailpoint.isc collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The task domain, defined once: what a TaskStatus's states are and when a task started.
+
+Internal to this collection (not a public API). The services, the filter plugins and, through those filters,
+the roles all take these rules from here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import parse_rfc3339
+
+# The completion statuses ISC sends (upper case since June 2024); a pending task has none.
+COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
+# The statuses that say a task did not do its work.
+FAILURE_STATUSES = ("ERROR", "TERMINATED", "TEMPERROR")
+
+
+def is_pending(task: dict) -> bool:
+    """A task is pending while it has no completionStatus."""
+    return task.get("completionStatus") is None
+
+
+def completion_status(task: dict) -> str | None:
+    """The task's status in upper case (older tenants wrote ``Error``), or None while it is pending."""
+    status = task.get("completionStatus")
+    return str(status).upper() if status is not None else None
+
+
+def _instant(value) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_rfc3339(str(value))
+    except ValueError:
+        return None
+
+
+def started_at(task: dict) -> datetime | None:
+    """When a task started: when it was launched, else (never launched, or a launch time that is no date-time)
+    when it was created; None when neither is a date-time."""
+    return _instant(task.get("launched")) or _instant(task.get("created"))

@@ -1,0 +1,31 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.sailpoint.isc.plugins.module_utils import _tasks as tasks
+
+CREATED = "2024-05-17T10:00:00.000Z"
+LAUNCHED = "2024-05-17T10:05:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ({"launched": LAUNCHED, "created": CREATED}, datetime(2024, 5, 17, 10, 5, tzinfo=timezone.utc)),
+        ({"launched": None, "created": CREATED}, datetime(2024, 5, 17, 10, 0, tzinfo=timezone.utc)),
+        # a launch time that is no date-time does not hide when the task was created
+        ({"launched": "yesterday", "created": CREATED}, datetime(2024, 5, 17, 10, 0, tzinfo=timezone.utc)),
+        ({"launched": "yesterday", "created": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_started_at_is_launched_else_created(task, expected):
+    assert tasks.started_at(task) == expected
+
+
+def test_pending_and_status():
+    assert tasks.is_pending({"completionStatus": None})
+    assert not tasks.is_pending({"completionStatus": "Error"})
+    assert tasks.completion_status({"completionStatus": "Error"}) == "ERROR"
+    assert tasks.completion_status({"completionStatus": None}) is None
+    assert set(tasks.FAILURE_STATUSES) < set(tasks.COMPLETION_STATUSES)
