@@ -51,6 +51,7 @@ options:
         filter C(GET /task-status) with C(completionStatus isnull).
       - V(v2024), V(v2025) and V(v2026) are sent the C(X-SailPoint-Experimental) header.
       - V(v1) is the version-less service the official Python SDK calls, C(/task-status/v1), and behaves like V(v2026).
+      - If not set, the value of the E(SAIL_API_VERSION) environment variable is used.
     type: str
     default: beta
     choices: [beta, v2024, v2025, v2026, v1]
@@ -61,19 +62,38 @@ options:
     default: true
   ca_path:
     description:
-      - A CA bundle file (PEM) to verify the server's certificate with, instead of the system's.
+      - A CA bundle file (PEM), or a directory of CA certificates, to verify the server's certificate with, instead of
+        the system's. It must exist; a path that does not is refused before any request.
+      - It wins over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE); so does O(validate_certs=false).
+      - If not set, the value of the E(SAIL_CA_PATH) environment variable is used.
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP answer.
+      - Seconds to wait for each HTTP answer, more than 0 and at most 3600.
     type: float
     default: 30.0
   retries:
     description:
-      - How many times a request answered with 429, 502, 503 or 504, or whose connection dropped, is repeated.
-      - A C(Retry-After) header is honoured; otherwise the wait grows exponentially (capped at 30 seconds) with jitter.
-      - Each retry leaves a warning.
+      - How many times a request is repeated after a transient failure, from 0 to 20.
+      - Reads (GET, HEAD) and the token request are repeated after HTTP 429, 500, 502, 503 or 504, a dropped
+        connection or a timeout.
       - A PATCH is repeated only after 429 or 503 or a failed connect, answers that guarantee it was not applied.
+        After 500, 502, 504 or a dropped connection it may have been applied; the module says so, and a rerun
+        reconciles the task with its desired state.
+      - A host name that does not resolve, or a port where nothing accepts connections, is not retried.
+      - A C(Retry-After) header is always honoured; otherwise the wait grows exponentially (capped at 30 seconds) with
+        jitter. Each retry leaves a warning.
     type: int
     default: 5
+  rate_limit:
+    description:
+      - The client's own pace, so that a bulk run stays under the tenant's rate limit instead of running into it.
+        V(N/S) lets at most N requests start in any S seconds; V(off) sends as fast as answers come.
+      - ISC counts requests per client id and API version at its gateway; its published limit is 100 requests per
+        10 seconds, the default. Set the limit of your tenant's contract if it differs, and give each client of a
+        fleet its own.
+      - Whatever the setting, a 429 answer holds every request of the run until its C(Retry-After) has passed.
+      - If not set, the value of the E(SAIL_RATE_LIMIT) environment variable is used.
+    type: str
+    default: 100/10
 """

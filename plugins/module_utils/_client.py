@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
-import collections
+import base64
+import binascii
 import json
+import math
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ansible.module_utils.basic import missing_required_lib
@@ -19,19 +21,19 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     AuthenticationError,
     IscError,
     OptionError,
+    ServerAnswerError,
     TransportError,
     error_from_response,
 )
+from ansible_collections.sailpoint.isc.plugins.module_utils._pacing import RATE_LIMIT, Pacer, make_retry
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-    Retry = object  # lets the subclass below be defined; IscClient refuses to start without requests
 else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
@@ -40,21 +42,12 @@ PAGE_SIZE = 250
 # Requests one client may have in flight at once (task_status's largest concurrency); the connection pool keeps
 # one connection for each, so no worker waits for or reopens a connection.
 MAX_PARALLEL_REQUESTS = 16
-# GET, HEAD and the token's POST change nothing, so any transient answer may be repeated, a 500 included
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-# 429 and 503 are answered by the gateway before a PATCH reaches the service, so repeating one cannot apply a
-# patch twice; after a 500, a 502, a 504 or a dropped connection the patch may already have been applied.
-PATCH_RETRY_STATUSES = (429, 503)
-BACKOFF_FACTOR = 1.0
-BACKOFF_MAX = 30.0
-BACKOFF_JITTER = 1.0
 # A token is renewed this long before ISC says it expires, so that no request carries a token that dies in flight.
 TOKEN_MARGIN = 30.0
-# ISC's published rate limit: 100 requests per access token per 10 seconds (developer.sailpoint.com, "Rate Limits").
-RATE_LIMIT = (100, 10.0)
-# The gateway counts a request when it arrives, a network trip after the client let it go; the client's window is
-# this share longer, so that a late first request and a prompt hundred-and-first cannot land in one window.
-RATE_WINDOW_MARGIN = 0.05
+# A token lifetime beyond a day is not one ISC issues; such an answer is treated as "lifetime unknown".
+MAX_TOKEN_LIFETIME = 86400.0
+# How much of a body that is not what ISC should send is quoted in an error.
+QUOTED_BODY = 200
 
 
 @dataclass(frozen=True)
@@ -62,31 +55,39 @@ class ApiVersion:
     """What differs between API versions for task statuses."""
 
     name: str
-    prefix: str
+    # path of the task-status collection below the API root
+    collection: str
     has_pending_endpoint: bool
-    filter_fields: frozenset
     experimental_header: bool
     # the list operation answers pending tasks too, and selects them with the "completionStatus isnull" filter
     list_includes_pending: bool
+    filter_fields: frozenset = field(default_factory=lambda: frozenset({"id", "sourceId", "completionStatus", "type"}))
 
-    @property
-    def collection(self) -> str:
-        """Path of the task-status collection below the API root."""
-        # The SDK's version-less "v1" service puts the version after the resource name.
-        return "/task-status/v1" if self.name == "v1" else f"{self.prefix}/task-status"
-
-
-_BASE_FIELDS = frozenset({"id", "sourceId", "completionStatus", "type"})
 
 API_VERSIONS = {
     version.name: version
     for version in (
-        ApiVersion("beta", "/beta", True, _BASE_FIELDS, False, False),
-        ApiVersion("v2024", "/v2024", True, _BASE_FIELDS, True, False),
+        ApiVersion(name="beta", collection="/beta/task-status", has_pending_endpoint=True, experimental_header=False, list_includes_pending=False),
+        ApiVersion(name="v2024", collection="/v2024/task-status", has_pending_endpoint=True, experimental_header=True, list_includes_pending=False),
         # v2025 still has pending-tasks but deprecates it; its list, with "completionStatus isnull", replaces it.
-        ApiVersion("v2025", "/v2025", True, _BASE_FIELDS, True, True),
-        ApiVersion("v2026", "/v2026", False, _BASE_FIELDS | {"launcher"}, True, True),
-        ApiVersion("v1", "", False, _BASE_FIELDS | {"launcher"}, False, True),
+        ApiVersion(name="v2025", collection="/v2025/task-status", has_pending_endpoint=True, experimental_header=True, list_includes_pending=True),
+        ApiVersion(
+            name="v2026",
+            collection="/v2026/task-status",
+            has_pending_endpoint=False,
+            experimental_header=True,
+            list_includes_pending=True,
+            filter_fields=frozenset({"id", "sourceId", "completionStatus", "type", "launcher"}),
+        ),
+        # the version-less service the official Python SDK calls puts the version after the resource name
+        ApiVersion(
+            name="v1",
+            collection="/task-status/v1",
+            has_pending_endpoint=False,
+            experimental_header=False,
+            list_includes_pending=True,
+            filter_fields=frozenset({"id", "sourceId", "completionStatus", "type", "launcher"}),
+        ),
     )
 }
 
@@ -97,114 +98,30 @@ def path_segment(value, option: str = "id") -> str:
     if not text.strip():
         raise OptionError(f"{option} must not be empty")
     bad = [char for char in ("/", "\\", "?", "#", "%") if char in text]
-    if bad or text in (".", "..") or ".." in text or any(ord(char) < 32 for char in text):
+    if bad or text in (".", "..") or ".." in text or any(ord(char) < 32 or ord(char) == 127 for char in text):
         shown = ", ".join(repr(char) for char in bad) or "a dot segment or a control character"
         raise OptionError(f"{option} {text!r} is not a task id: it contains {shown}")
     return quote(text, safe="")
 
 
-class _Pacer:
-    """When the requests of one client may start; shared by every thread that uses the client.
-
-    Two rules. A hold: after a 429 every thread waits until the moment the answer named, instead of each thread
-    running into the limit on its own and waiting it out separately. A sliding window: at most ``limit`` requests
-    start in any ``window`` seconds, so that a bulk run mostly stays under ISC's limit instead of meeting it.
-    """
-
-    def __init__(self, rate_limit, clock, sleep):
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._held_until = float("-inf")
-        self._limit, window = rate_limit or (0, 0.0)
-        self._window = window * (1 + RATE_WINDOW_MARGIN)
-        # the start times booked by the last ``limit`` requests: the oldest one fixes when the next may start
-        self._starts = collections.deque(maxlen=self._limit)
-        self._thread = threading.local()
-
-    def hold(self, seconds):
-        """Every thread holds its next request (and retry) until ``seconds`` from now, or a later hold."""
-        with self._lock:
-            self._held_until = max(self._held_until, self._clock() + seconds)
-
-    def delay(self, minimum=0.0, book=False):
-        """Seconds this thread waits before it sends: at least ``minimum``, past any hold it has not waited out yet,
-        and, with ``book``, until the window has room; then that moment is booked as a start."""
-        with self._lock:
-            now = self._clock()
-            start = now + minimum
-            # a thread that has already slept through a hold does not wait for it again; with a real clock that
-            # changes nothing, with a test's sleep hook that does not move the clock it keeps the waits countable
-            if getattr(self._thread, "waited_until", float("-inf")) < self._held_until:
-                start = max(start, self._held_until)
-            if book and self._limit:
-                if len(self._starts) == self._limit:
-                    start = max(start, self._starts[0] + self._window)
-                self._starts.append(start)
-            if start >= self._held_until:
-                self._thread.waited_until = self._held_until
-            # compared rather than subtracted, so that an own Retry-After is reported and slept exactly
-            return minimum if start == now + minimum else start - now
-
-    def pause(self, seconds):
-        """Sleep ``seconds``, then on through any hold that another thread's 429 set meanwhile."""
-        while seconds > 0:
-            self._sleep(seconds)
-            seconds = self.delay()
-
-    def before_request(self, counted=True):
-        """Wait for this thread's turn to send a new request; one that is not ``counted`` takes no place in the window."""
-        self.pause(self.delay(book=counted))
-
-
-class _WarningRetry(Retry):
-    """urllib3's Retry, reporting each retry through a callback before it waits, and waiting through the pacer."""
-
-    def __init__(self, *args, notify=None, pacer=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.notify = notify
-        self.pacer = pacer
-        self.reason = ""
-
-    def new(self, **kw):
-        # urllib3 copies a Retry through its own constructor arguments only
-        retry = super().new(**kw)
-        retry.notify, retry.pacer = self.notify, self.pacer
-        return retry
-
-    def is_retry(self, method, status_code, has_retry_after=False):
-        if method and method.upper() == "PATCH":
-            return status_code in PATCH_RETRY_STATUSES
-        return super().is_retry(method, status_code, has_retry_after)
-
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        cause = f"HTTP {response.status}" if response is not None and response.status else type(error).__name__ if error else "an error"
-        # the query tells pages apart; Ansible shows identical warnings only once
-        retry.reason = f"{method} {url} got {cause}"
-        return retry
-
-    def sleep(self, response=None):
-        own = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
-        how = "as its Retry-After asks" if own is not None else "backing off"
-        own = self.get_backoff_time() if own is None else own
-        if response is not None and response.status == 429:
-            # the limit is the client's, not this thread's: every other thread of the client waits as well
-            self.pacer.hold(own)
-        # a retry books no place in the window: the try it repeats has one, and ISC refused that try
-        wait = self.pacer.delay(own)
-        if wait > own:
-            how = "as another request's HTTP 429 asks"
-        if self.notify:
-            self.notify(f"{self.reason}; retry {len(self.history)} in {wait:.1f}s ({how})")
-        self.pacer.pause(wait)
+def token_claims(token) -> dict:
+    """The claims of a JWT access token, read without verifying it (only ISC can); {} when it is not a JWT."""
+    parts = str(token or "").split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 class IscClient:
     """Talks to one ISC tenant for one API version.
 
-    Secrets (client secret, access tokens) are registered with a Redactor; every message that leaves the client
-    (errors, warnings) goes through it.
+    Takes validated settings (``_connection.client_from_params`` checks the options). Secrets (client secret, access
+    tokens) are registered with a Redactor; every message that leaves the client (errors, warnings) goes through it.
     """
 
     def __init__(
@@ -216,7 +133,7 @@ class IscClient:
         api_version="beta",
         validate_certs=True,
         ca_path=None,
-        timeout=30,
+        timeout=30.0,
         retries=5,
         warn=None,
         sleep=time.sleep,
@@ -240,38 +157,18 @@ class IscClient:
         # held while a token is checked or fetched, so that threads sharing the client fetch one token, not one each
         self._token_lock = threading.Lock()
         self._timeout = timeout
+        # requests lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override a session's verify; given with each request,
+        # the module's own ca_path or validate_certs always wins (proxies still come from the environment)
+        self._verify = (ca_path or True) if validate_certs else False
         self._warn = warn
         self._clock = clock
-        # rate_limit (count, seconds) paces new requests below ISC's limit; None leaves only the hold after a 429
-        self._pacer = _Pacer(rate_limit, clock, sleep)
-        self._session = self._make_session(retries, validate_certs, ca_path)
-
-    def _make_session(self, retries, validate_certs, ca_path):
-        retry = _WarningRetry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            redirect=0,
-            status_forcelist=RETRY_STATUSES,
-            # PATCH is left out: a dropped connection may hide an applied patch (is_retry handles its statuses)
-            allowed_methods=frozenset({"GET", "HEAD", "POST"}),
-            backoff_factor=BACKOFF_FACTOR,
-            backoff_max=BACKOFF_MAX,
-            backoff_jitter=BACKOFF_JITTER,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            notify=self.warn,
-            pacer=self._pacer,
-        )
-        session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.verify = (ca_path or True) if validate_certs else False
-        session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
-        return session
+        # rate_limit (count, seconds) paces new requests below the tenant's limit; None leaves only the hold after a 429
+        self._pacer = Pacer(rate_limit, clock, sleep)
+        self._session = requests.Session()
+        adapter = HTTPAdapter(max_retries=make_retry(retries, self.warn, self._pacer), pool_maxsize=MAX_PARALLEL_REQUESTS)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
 
     def warn(self, message):
         """Report ``message`` through the warn hook, with every secret masked."""
@@ -298,12 +195,25 @@ class IscClient:
             raise error
         body = self._json(response, "POST", path)
         token = body.get("access_token") if isinstance(body, dict) else None
-        if not token:
-            raise AuthenticationError(f"POST {path} answered without an access_token", status=response.status_code)
+        if not isinstance(token, str) or not token.strip():
+            raise ServerAnswerError(self._blame("POST", path, response, "an answer without an access_token"), status=response.status_code)
         self.redactor.add(token)
         self._token = token
-        lifetime = float(body.get("expires_in") or 0)
-        self._token_expires_at = self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2) if lifetime else None
+        self._token_expires_at = self._expiry(body.get("expires_in"))
+
+    def _expiry(self, expires_in):
+        """When a fetched token must be renewed; None (use it until refused) when ISC named no usable lifetime."""
+        try:
+            lifetime = float(expires_in)
+        except (TypeError, ValueError):
+            lifetime = 0.0
+        if not math.isfinite(lifetime) or lifetime <= 0 or lifetime > MAX_TOKEN_LIFETIME:
+            if expires_in is not None:
+                self.warn(
+                    f"ISC answered the token request with expires_in {str(expires_in)[:40]!r}, which is no lifetime; the token is used until ISC refuses it"
+                )
+            return None
+        return self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2)
 
     def _current_token(self):
         with self._token_lock:
@@ -319,6 +229,10 @@ class IscClient:
                 self._fetch_token()
             return self._token
 
+    def claims(self) -> dict:
+        """The current token's claims ({} when it is no JWT); fetches a token when none is held yet."""
+        return token_claims(self._current_token())
+
     # ---- HTTP
 
     def _send(self, method, path, params=None, data=None, json_body=None, headers=None, token=None):
@@ -332,18 +246,36 @@ class IscClient:
         # ISC counts the API calls made with a token; the token request itself is no API call of a version
         self._pacer.before_request(counted=token is not None)
         try:
-            return self._session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout)
-        except requests.exceptions.SSLError as exc:
-            raise TransportError(
-                self.redactor.text(
-                    f"{method} {path}: TLS verification failed for {self.base_url} ({_root_cause(exc)}); set ca_path to the CA bundle, or validate_certs: false"
-                )
-            ) from None
+            return self._session.request(
+                method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout, verify=self._verify
+            )
         except requests.exceptions.RequestException as exc:
-            cause = _root_cause(exc)
-            if isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, TimeoutError) or "timed out" in str(cause):
-                raise TransportError(self.redactor.text(f"{method} {path}: no answer within timeout {self._timeout}s from {self.base_url}")) from None
-            raise TransportError(self.redactor.text(f"{method} {path}: could not reach {self.base_url} ({cause})")) from None
+            raise self._transport_error(method, path, exc) from None
+
+    def _transport_error(self, method, path, exc):
+        cause = _root_cause(exc)
+        text = str(cause)
+        where = f"{method} {path}"
+        # a request that left may have been applied; one that never connected cannot have been
+        sent = not isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)) and not _connect_failure(exc)
+        if isinstance(exc, requests.exceptions.SSLError):
+            if any(marker in text.lower() for marker in ("wrong version number", "record layer failure", "unknown protocol", "http request")):
+                message = f"{where}: {self.base_url} does not speak TLS on that port ({cause}); check the scheme of base_url (http or https) and its port"
+            else:
+                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); set ca_path to the CA bundle, or validate_certs: false"
+        elif isinstance(exc, requests.exceptions.ProxyError):
+            message = f"{where}: the proxy refused or failed the connection to {self.base_url} ({cause}); check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+        elif isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, TimeoutError) or "timed out" in text:
+            message = f"{where}: no answer within timeout {self._timeout}s from {self.base_url}"
+        elif _name_not_resolved(text):
+            message = f"{where}: the host of {self.base_url} does not resolve ({cause}); check base_url or tenant for a typing error, and the proxy settings"
+        elif "refused" in text.lower():
+            message = (
+                f"{where}: nothing accepts connections at {self.base_url} ({cause}); check base_url or tenant, its port and scheme, and the proxy settings"
+            )
+        else:
+            message = f"{where}: could not reach {self.base_url} ({cause})"
+        return TransportError(self.redactor.text(message), maybe_sent=sent)
 
     def request(self, method, path, params=None, json_body=None, headers=None):
         """An authenticated request to ``path`` below the API root; the response, or a typed IscError."""
@@ -358,16 +290,27 @@ class IscClient:
             raise error_from_response(method, path, response.status_code, response.text, self.redactor)
         return response
 
-    def _json(self, response, method, path):
+    def _blame(self, method, path, response, what):
+        quoted = response.text[:QUOTED_BODY] if response is not None else ""
+        return self.redactor.text(f"{method} {path}: ISC answered HTTP {response.status_code} with {what}, which is not what its API specifies: {quoted!r}")
+
+    def _json(self, response, method, path, expect=None):
+        """The JSON body of an answer (None for an empty one), of type ``expect`` when given; ServerAnswerError else."""
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
-        except ValueError:
-            raise IscError(
-                self.redactor.text(f"{method} {path} answered HTTP {response.status_code} with a body that is not JSON: {response.text[:200]!r}"),
-                status=response.status_code,
-            ) from None
+            body = response.json()
+        except (ValueError, RecursionError):
+            raise ServerAnswerError(self._blame(method, path, response, "a body that is not JSON"), status=response.status_code) from None
+        if expect is not None and not isinstance(body, expect):
+            kind = "a list" if expect is list else "an object"
+            raise ServerAnswerError(self._blame(method, path, response, f"JSON that is not {kind}"), status=response.status_code)
+        return body
+
+    def _task(self, body, method, path, response):
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            raise ServerAnswerError(self._blame(method, path, response, "a task without an id"), status=response.status_code)
+        return body
 
     # ---- task statuses
 
@@ -383,13 +326,14 @@ class IscClient:
     def get_task(self, task_id) -> dict:
         """One TaskStatus; NotFoundError on 404."""
         path = f"{self.version.collection}/{path_segment(task_id)}"
-        return self._json(self.request("GET", path), "GET", path)
+        response = self.request("GET", path)
+        return self._task(self._json(response, "GET", path, dict), "GET", path, response)
 
     def patch_task(self, task_id, operations: list) -> dict:
         """Apply RFC 6902 operations; ConflictError on a failed test, ForbiddenError without the right."""
         path = f"{self.version.collection}/{path_segment(task_id)}"
         response = self.request("PATCH", path, json_body=operations, headers={"Content-Type": "application/json-patch+json"})
-        return self._json(response, "PATCH", path)
+        return self._task(self._json(response, "PATCH", path, dict), "PATCH", path, response)
 
     @staticmethod
     def _query(operation, filters, sorters):
@@ -402,23 +346,31 @@ class IscClient:
             query["sorters"] = sorters
         return query
 
-    def iter_tasks(self, filters=None, sorters=None, max_results=None, operation="list"):
-        """TaskStatus dicts page by page: pages of up to 250, stopping on a short page or at X-Total-Count."""
+    def iter_pages(self, filters=None, sorters=None, max_results=None, operation="list", page_size=PAGE_SIZE):
+        """Lists of TaskStatus dicts, a page at a time: up to ``page_size`` each, stopping on a short page or at
+        X-Total-Count."""
         path = self._operation_path(operation)
         query = self._query(operation, filters, sorters)
         offset, total = 0, None
         while max_results is None or offset < max_results:
-            limit = PAGE_SIZE if max_results is None else min(PAGE_SIZE, max_results - offset)
-            # the first page also asks for the total, which saves the empty last page when it is a multiple of 250
+            limit = page_size if max_results is None else min(page_size, max_results - offset)
+            # the first page also asks for the total, which saves the empty last page when it is a multiple of the size
             page_query = dict(query, limit=limit, offset=offset, **({"count": "true"} if offset == 0 else {}))
             response = self.request("GET", path, params=page_query)
-            page = self._json(response, "GET", path) or []
+            page = self._json(response, "GET", path, list) or []
+            if not all(isinstance(task, dict) for task in page):
+                raise ServerAnswerError(self._blame("GET", path, response, "a list holding something other than tasks"), status=response.status_code)
             if offset == 0:
                 total = _total(response)
-            yield from page
+            yield page
             offset += len(page)
             if len(page) < limit or (total is not None and offset >= total):
                 return
+
+    def iter_tasks(self, filters=None, sorters=None, max_results=None, operation="list"):
+        """TaskStatus dicts one by one, read page by page (stop reading early by stopping the iteration)."""
+        for page in self.iter_pages(filters, sorters, max_results, operation):
+            yield from page
 
     def list_tasks(self, filters=None, sorters=None, max_results=None, operation="list") -> list:
         """Every TaskStatus of an operation (``list`` or ``pending``), up to ``max_results``."""
@@ -428,10 +380,11 @@ class IscClient:
         """The server's X-Total-Count; HEAD on pending-tasks, a one-item GET on the list."""
         path = self._operation_path(operation)
         query = dict(self._query(operation, filters, None), count="true", limit=1, offset=0)
-        response = self.request("HEAD" if operation == "pending" else "GET", path, params=query)
+        method = "HEAD" if operation == "pending" else "GET"
+        response = self.request(method, path, params=query)
         total = _total(response)
         if total is None:
-            raise IscError(f"GET {path} with count=true answered without an X-Total-Count header", status=response.status_code)
+            raise ServerAnswerError(self._blame(method, path, response, "no usable X-Total-Count header"), status=response.status_code)
         return total
 
 
@@ -441,9 +394,25 @@ def _root_cause(exc):
     return getattr(cause, "reason", None) or cause
 
 
+def _name_not_resolved(text):
+    lowered = text.lower()
+    return any(marker in lowered for marker in ("name or service not known", "nodename nor servname", "failed to resolve", "name resolution", "getaddrinfo"))
+
+
+def _connect_failure(exc):
+    """Whether the request never reached the server: refused, unresolved, or the connection never opened."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    text = str(_root_cause(exc)).lower()
+    return isinstance(exc, requests.exceptions.ConnectionError) and (
+        "newconnectionerror" in text or "failed to establish" in text or "refused" in text or _name_not_resolved(text)
+    )
+
+
 def _total(response):
     value = response.headers.get("X-Total-Count")
     try:
-        return int(value) if value is not None else None
+        total = int(value) if value is not None else None
     except ValueError:
         return None
+    return total if total is None or total >= 0 else None

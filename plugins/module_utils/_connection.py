@@ -17,6 +17,8 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS, IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError
+from ansible_collections.sailpoint.isc.plugins.module_utils._numbers import bounded
+from ansible_collections.sailpoint.isc.plugins.module_utils._pacing import parse_rate_limit
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,17 @@ CONNECTION_OPTIONS = (
     ConnectionOption("client_id", "str", env="SAIL_CLIENT_ID"),
     ConnectionOption("client_secret", "str", env="SAIL_CLIENT_SECRET", no_log=True),
     ConnectionOption("access_token", "str", env="SAIL_ACCESS_TOKEN", no_log=True),
-    ConnectionOption("api_version", "str", default="beta", choices=tuple(API_VERSIONS)),
+    ConnectionOption("api_version", "str", default="beta", env="SAIL_API_VERSION", choices=tuple(API_VERSIONS)),
     ConnectionOption("validate_certs", "bool", default=True),
-    ConnectionOption("ca_path", "path"),
+    ConnectionOption("ca_path", "path", env="SAIL_CA_PATH"),
     ConnectionOption("timeout", "float", default=30.0),
     ConnectionOption("retries", "int", default=5),
+    ConnectionOption("rate_limit", "str", default="100/10", env="SAIL_RATE_LIMIT"),
 )
+DEFAULTS = {option.name: option.default for option in CONNECTION_OPTIONS}
+# Beyond these a value is a typing error, not a wish: an hour without an answer, or twenty tries of one request.
+MAX_TIMEOUT = 3600.0
+MAX_RETRIES = 20
 
 TENANT_HOST = "https://{tenant}.api.identitynow.com"
 
@@ -97,24 +104,41 @@ def _raise_exclusive(first: str, second: str):
     raise OptionError(f"{sources[0]} and {sources[1]} are mutually exclusive; set only one of them")
 
 
+def _shown(url: str) -> str:
+    """A URL as an error may show it: without user-info, query or fragment, which can hold a password or a token."""
+    scheme, _sep, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    path = rest[len(rest.split("/", 1)[0]) :].split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme}://{host}{path}" if _sep else "(not a URL)"
+
+
 def resolve_base_url(params: dict) -> str:
     """The API root (no version) from ``base_url`` or ``tenant``."""
     chosen = _exclusive(params, "base_url", "tenant")
     if chosen is None:
         raise OptionError("no tenant given: set base_url (or SAIL_BASE_URL), e.g. https://acme.api.identitynow.com, or tenant, e.g. acme")
     if chosen == "tenant":
-        tenant = params["tenant"]
+        tenant = str(params["tenant"])
         if not _TENANT_PATTERN.match(tenant):
             raise OptionError(f"tenant {tenant!r} is not a tenant name: use only letters, digits and inner hyphens, e.g. acme; set base_url for any other host")
         return TENANT_HOST.format(tenant=tenant.lower())
-    base_url = params["base_url"].rstrip("/")
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OptionError(f"base_url {base_url!r} is not an http(s) URL, e.g. https://acme.api.identitynow.com")
+    base_url = str(params["base_url"]).strip().rstrip("/")
+    shown = _shown(base_url)
+    if any(ord(char) < 33 or ord(char) == 127 for char in base_url):
+        raise OptionError(f"base_url {shown!r} contains spaces or control characters")
+    try:
+        parts = urlsplit(base_url)
+        hostname, _port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise OptionError(f"base_url {shown!r} is not a valid URL ({exc}), e.g. https://acme.api.identitynow.com") from None
+    if "@" in parts.netloc:
+        raise OptionError(f"base_url {shown!r} must not carry a user name or password; give the credentials as client_id and client_secret (or access_token)")
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise OptionError(f"base_url {shown!r} is not an http(s) URL, e.g. https://acme.api.identitynow.com")
     if parts.query or parts.fragment:
-        raise OptionError(f"base_url {base_url!r} must not carry a query or a fragment")
+        raise OptionError(f"base_url {shown!r} must not carry a query or a fragment")
     if _VERSION_SUFFIX.search(parts.path):
-        raise OptionError(f"base_url {base_url!r} ends with an API version; give the API root without it and choose the version with api_version")
+        raise OptionError(f"base_url {shown!r} ends with an API version; give the API root without it and choose the version with api_version")
     return base_url
 
 
@@ -122,7 +146,7 @@ def resolve_credentials(params: dict) -> dict:
     """``access_token`` or the client credentials, whichever applies."""
     chosen = _exclusive(params, "access_token", "client_id")
     if chosen == "access_token":
-        if not _TOKEN_PATTERN.fullmatch(params["access_token"]):
+        if not _TOKEN_PATTERN.fullmatch(str(params["access_token"])):
             # the token itself is never shown: a message may end up in a log
             raise OptionError("access_token (or SAIL_ACCESS_TOKEN) is not an access token: it must be printable ASCII without spaces or line breaks")
         return {"access_token": params["access_token"]}
@@ -133,19 +157,61 @@ def resolve_credentials(params: dict) -> dict:
     return {"client_id": params["client_id"], "client_secret": params["client_secret"]}
 
 
-def client_from_params(params: dict, warn=None) -> IscClient:
-    """An ``IscClient`` for a module's validated params; raises OptionError before any request."""
-    if params.get("retries") is not None and params["retries"] < 0:
-        raise OptionError(f"retries must be 0 or more, got {params['retries']}")
-    if params.get("timeout") is not None and params["timeout"] <= 0:
-        raise OptionError(f"timeout must be a positive number of seconds, got {params['timeout']}")
-    return IscClient(
-        resolve_base_url(params),
-        api_version=params.get("api_version") or "beta",
-        validate_certs=params.get("validate_certs", True),
-        ca_path=params.get("ca_path"),
-        timeout=params.get("timeout") or 30.0,
-        retries=5 if params.get("retries") is None else params["retries"],
-        warn=warn,
+def _value(params: dict, name: str):
+    """An option's value; its default from CONNECTION_OPTIONS when a caller other than Ansible left it out."""
+    value = params.get(name)
+    return DEFAULTS[name] if value is None else value
+
+
+def _ca_path(params: dict):
+    path = params.get("ca_path")
+    if path is None:
+        return None
+    path = os.path.expanduser(str(path))
+    if not os.path.exists(path):
+        env = " (from SAIL_CA_PATH)" if _from_environment(params, "ca_path") else ""
+        raise OptionError(f"ca_path{env} {path!r} does not exist: give a CA bundle file or a directory of CA certificates")
+    return path
+
+
+def settings_from_params(params: dict) -> dict:
+    """The keyword arguments of an ``IscClient`` for a module's params, every one checked; OptionError before any
+    request, naming the option."""
+    api_version = _value(params, "api_version")
+    if api_version not in API_VERSIONS:
+        raise OptionError(f"api_version must be one of {', '.join(API_VERSIONS)}, got {api_version!r}")
+    try:
+        rate_limit = parse_rate_limit(_value(params, "rate_limit"))
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
+    return dict(
+        base_url=resolve_base_url(params),
+        api_version=api_version,
+        validate_certs=bool(_value(params, "validate_certs")),
+        ca_path=_ca_path(params),
+        timeout=bounded("timeout", _value(params, "timeout"), 0, MAX_TIMEOUT, low_included=False),
+        retries=bounded("retries", _value(params, "retries"), 0, MAX_RETRIES, kind=int),
+        rate_limit=rate_limit,
         **resolve_credentials(params),
     )
+
+
+def with_fallbacks(args: dict, environ=None) -> dict:
+    """``args`` completed as Ansible would complete a module's params: each missing connection option from its
+    ``SAIL_*`` variable, else its default. For callers that are not modules, such as the event source."""
+    environ = os.environ if environ is None else environ
+    params = dict(args)
+    for option in CONNECTION_OPTIONS:
+        if params.get(option.name) is None and option.env and environ.get(option.env) not in (None, ""):
+            params[option.name] = environ[option.env]
+        if params.get(option.name) is None:
+            params[option.name] = option.default
+    return params
+
+
+def client_from_params(params: dict, warn=None, **hooks) -> IscClient:
+    """An ``IscClient`` for a module's validated params; raises OptionError before any request.
+
+    ``hooks`` (``sleep``, ``clock``) are for tests and benchmarks.
+    """
+    return IscClient(warn=warn, **settings_from_params(params), **hooks)

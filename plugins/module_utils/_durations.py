@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# ISC keeps 90 days of task history; ten years is far beyond any meaningful duration and far from a date's limits.
+MAX_SECONDS = 3650 * 86400
 _PART = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
 _WHOLE = re.compile(r"^\s*(?:\d+\s*[smhdw]\s*)+$", re.IGNORECASE)
 
@@ -26,4 +28,6 @@ def parse_duration(value, option: str = "older_than") -> int:
         raise ValueError(f"{option} must be a duration such as 90s, 30m, 6h or 2d (units s, m, h, d, w), got {value!r}")
     if seconds < 0:
         raise ValueError(f"{option} must not be negative, got {value!r}")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{option} must be at most 3650d (ten years), got {value!r}")
     return seconds

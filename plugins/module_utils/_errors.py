@@ -57,7 +57,18 @@ class ServerError(IscError):
 
 
 class TransportError(IscError):
-    """No HTTP answer: connection refused or dropped, TLS failure, timeout."""
+    """No HTTP answer: connection refused or dropped, TLS failure, timeout.
+
+    ``maybe_sent`` is False only when the request certainly never reached the server (it could not connect).
+    """
+
+    def __init__(self, message: str, status: int | None = None, detail=None, maybe_sent: bool = True):
+        super().__init__(message, status, detail)
+        self.maybe_sent = maybe_sent
+
+
+class ServerAnswerError(IscError):
+    """ISC answered, but not as its API specifies (not JSON, a wrong shape, a missing header)."""
 
 
 class WaitTimeoutError(IscError):

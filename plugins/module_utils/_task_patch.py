@@ -15,10 +15,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote_plus
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import MAX_PARALLEL_REQUESTS, path_segment
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import ConflictError, IscError, OptionError
-from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, is_pending
+from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import MAX_PARALLEL_REQUESTS, PAGE_SIZE, path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
+    ConflictError,
+    IscError,
+    NotFoundError,
+    OptionError,
+    ServerAnswerError,
+    ServerError,
+    TransportError,
+)
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, TASK_FIELDS, is_pending
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (
     format_timestamp,
     parse_rfc3339,
@@ -37,27 +47,6 @@ else:
 
 # Writable fields per the contract's PATCH rules, in the order their operations are sent.
 WRITABLE_FIELDS = ("completionStatus", "completed", "progress", "percentComplete")
-# Every top-level key of a TaskStatus: the only places a `test` operation may look at.
-TASK_FIELDS = (
-    "id",
-    "type",
-    "uniqueName",
-    "description",
-    "parentName",
-    "launcher",
-    "target",
-    "created",
-    "modified",
-    "launched",
-    "completed",
-    "completionStatus",
-    "messages",
-    "returns",
-    "attributes",
-    "progress",
-    "percentComplete",
-    "taskDefinitionSummary",
-)
 PATCH_OPS = ("add", "replace", "test")
 # Options that set a writable field directly; a raw `patch` operation may not set the same field as well.
 OPTION_FIELDS = {
@@ -68,6 +57,16 @@ OPTION_FIELDS = {
 }
 # The guard asserts fields ISC changes whenever a task moves; null is not a valid patch value in SailPoint's spec.
 GUARD_FIELDS = ("modified", "percentComplete")
+# What a listed task must hold for planning (status, times) and for the guard to test it as it was listed.
+LISTED_FIELDS = ("id", "created", "modified", "completed", "completionStatus", "percentComplete")
+# ISC's list answers at most 250 tasks; an `id in (...)` filter of 125 ISC ids (32 hex characters) is about 5,200
+# characters once urlencoded, well inside the 8 KiB request line that common gateways and proxies accept (nginx's
+# and Apache's defaults). Ids of other shapes are batched by their encoded length under the same budget.
+ID_BATCH = 125
+ID_FILTER_BUDGET = 6000
+# Whether the user level a token's claims name may patch tasks, as SailPoint's specification lists them for PATCH.
+PATCH_USER_LEVELS = ("ORG_ADMIN", "CERT_ADMIN", "REPORT_ADMIN")
+PATCH_SCOPES = ("sp:scopes:all", "idn:task-management:write")
 MAX_CONCURRENCY = MAX_PARALLEL_REQUESTS
 
 
@@ -84,12 +83,15 @@ class DesiredState:
 
 @dataclass(frozen=True)
 class Plan:
-    """A validated module run: which tasks, what they should become, how many PATCHes at once."""
+    """A validated module run: which tasks (ids, or the tasks as listed), what they should become, how many
+    PATCHes at once."""
 
     ids: tuple[str, ...]
     single: bool
     desired: DesiredState
-    concurrency: int = 4
+    concurrency: int
+    # the tasks as task_status_info listed them, by id, when given with the tasks option: nothing is read again
+    listed: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass
@@ -105,17 +107,29 @@ class TaskPlan:
 
 @dataclass
 class Outcome:
-    """What happened to one task in this run."""
+    """What happened to one task in this run: its plan, and what sending it did."""
 
     task_id: str
     before: dict[str, Any] | None = None
+    plan: TaskPlan = field(default_factory=TaskPlan)
     after: dict[str, Any] | None = None
-    operations: list[dict[str, Any]] = field(default_factory=list)
-    changed_fields: tuple[str, ...] = ()
     changed: bool = False
-    skip_reason: str | None = None
     error: str | None = None
     status: int | None = None
+    # a PATCH that failed in a way that does not prove it was not applied (HTTP 500, 502, 504, a dropped connection)
+    maybe_applied: bool = False
+
+    @property
+    def operations(self) -> list[dict[str, Any]]:
+        return self.plan.operations
+
+    @property
+    def changed_fields(self) -> tuple[str, ...]:
+        return self.plan.changed_fields
+
+    @property
+    def skip_reason(self) -> str | None:
+        return self.plan.skip_reason
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -124,57 +138,69 @@ class Outcome:
 
 
 def validate(params: dict[str, Any], now: datetime | None = None) -> Plan:
-    """Check and normalise the module options; raise OptionError, naming the option at fault, before any request."""
+    """Check and normalise the module options (typed and defaulted by the argument spec, which also makes id, ids and
+    tasks exclusive); raise OptionError, naming the option at fault, before any request."""
     now = now or utc_now()
-    ids, single = _task_ids(params)
+    listed = _listed_tasks(params["tasks"]) if params.get("tasks") is not None else None
+    if listed is not None:
+        ids, single = tuple(listed), False
+    elif params.get("id") is not None:
+        ids, single = (_check_id(params["id"], "id"),), True
+    else:
+        ids, single = _task_ids(params["ids"]), False
     desired = DesiredState(
         fields=_option_fields(params, now),
         completed_now=_is_now(params.get("completed")),
         patch=tuple(_user_patch(params.get("patch"), params, now)),
-        only_pending=_flag(params, "only_pending"),
-        guard=_flag(params, "guard"),
+        only_pending=params["only_pending"],
+        guard=params["guard"],
     )
     if not desired.fields and not desired.completed_now and not _sets_anything(desired.patch):
         raise OptionError(
             "nothing to change: give at least one of completion_status, completed, progress, percent_complete or patch (with an add or replace operation)"
         )
-    return Plan(ids=ids, single=single, desired=desired, concurrency=_concurrency(params.get("concurrency")))
+    concurrency = params["concurrency"]
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise OptionError(f"concurrency must be an integer from 1 to {MAX_CONCURRENCY}, got {concurrency!r}")
+    return Plan(ids=ids, single=single, desired=desired, concurrency=concurrency, listed=listed)
 
 
-def _flag(params: dict[str, Any], name: str) -> bool:
-    value = params.get(name)
-    return True if value is None else bool(value)
-
-
-def _task_ids(params: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
-    task_id, ids = params.get("id"), params.get("ids")
-    if task_id is not None and ids is not None:
-        raise OptionError("id and ids are mutually exclusive: give one task with id or a list with ids")
-    if task_id is None and ids is None:
-        raise OptionError("one of id or ids is required")
-    if task_id is not None:
-        return (_check_id(task_id, "id"),), True
-    if not isinstance(ids, (list, tuple)):
-        raise OptionError("ids must be a list of task ids")
+def _task_ids(ids: list[Any]) -> tuple[str, ...]:
     checked = tuple(_check_id(item, f"ids[{index}]") for index, item in enumerate(ids))
-    duplicates = sorted({item for item in checked if checked.count(item) > 1})
-    if duplicates:
-        raise OptionError(f"ids must not repeat a task id; repeated: {', '.join(duplicates)}")
-    return checked, False
+    _no_repeats(checked, "ids")
+    return checked
+
+
+def _no_repeats(ids: tuple[str, ...], option: str) -> None:
+    seen: set[str] = set()
+    repeated = sorted({item for item in ids if item in seen or seen.add(item)})
+    if repeated:
+        raise OptionError(f"{option} must not repeat a task id; repeated: {', '.join(repeated)}")
+
+
+def _listed_tasks(tasks: list[Any]) -> dict[str, dict[str, Any]]:
+    """The tasks option: each a TaskStatus as task_status_info returned it, with what planning and the guard read."""
+    listed: dict[str, dict[str, Any]] = {}
+    for index, task in enumerate(tasks):
+        where = f"tasks[{index}]"
+        if not isinstance(task, dict):
+            raise OptionError(f"{where} must be a task as task_status_info returns it (a dict), got {type(task).__name__}")
+        missing = [name for name in LISTED_FIELDS if name not in task]
+        if missing:
+            raise OptionError(
+                f"{where} lacks {', '.join(missing)}: pass the tasks task_status_info returned, with fields (if limited) including {', '.join(LISTED_FIELDS)}"
+            )
+        task_id = _check_id(task["id"], f"{where}.id")
+        if task_id in listed:
+            raise OptionError(f"tasks must not repeat a task; repeated: {task_id}")
+        listed[task_id] = task
+    return listed
 
 
 def _check_id(value: Any, option: str) -> str:
     # the client's own rule for a path segment, so the options are refused before any request, naming the option
     path_segment(value, option)
     return str(value)
-
-
-def _concurrency(value: Any) -> int:
-    if value is None:
-        return 4
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
-        raise OptionError(f"concurrency must be an integer from 1 to {MAX_CONCURRENCY}, got {value!r}")
-    return value
 
 
 def _is_now(value: Any) -> bool:
@@ -378,19 +404,113 @@ def _completed_before_created(current: dict[str, Any], target: dict[str, Any]) -
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def handle_task(client: Any, task_id: str, desired: DesiredState, now: datetime, check_mode: bool) -> Outcome:
-    """Read one task, plan it, and send the PATCH unless in check mode or nothing changes."""
+def id_batches(ids: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The ids in groups that one list request with an ``id in (...)`` filter can read (see ID_FILTER_BUDGET)."""
+    batches: list[tuple[str, ...]] = []
+    batch: list[str] = []
+    length = 0
+    for task_id in ids:
+        size = len(quote_plus(isc_filters.quote(task_id))) + len(quote_plus(", "))
+        if batch and (len(batch) == ID_BATCH or length + size > ID_FILTER_BUDGET):
+            batches.append(tuple(batch))
+            batch, length = [], 0
+        batch.append(task_id)
+        length += size
+    if batch:
+        batches.append(tuple(batch))
+    return batches
+
+
+def _list_by_ids(client: Any, ids: tuple[str, ...], found: dict[str, Any], operation_filter: str | None = None) -> None:
+    """Read ``ids`` with filtered list requests, a batch at a time; a batch that cannot be read fails its tasks only."""
+    for batch in id_batches(ids):
+        try:
+            expression = isc_filters.combine(isc_filters.condition("id", batch), operation_filter)
+            for page in client.iter_pages(filters=expression, page_size=len(batch)):
+                for task in page:
+                    if task.get("id") in batch:
+                        found[task["id"]] = task
+        except IscError as error:
+            for task_id in batch:
+                found[task_id] = error
+
+
+def _pending_reads_pay(client: Any, ids: tuple[str, ...]) -> bool:
+    """On beta and v2024, whether reading every pending task (pages of 250) costs fewer requests than a GET per id."""
     try:
-        current = client.get_task(task_id)
+        pending = client.count_tasks(operation="pending")
+    except IscError:
+        return False
+    return -(-pending // PAGE_SIZE) + len(id_batches(ids)) < len(ids)
+
+
+def _read_one(client: Any, task_id: str) -> Any:
+    try:
+        return client.get_task(task_id)
     except IscError as error:
-        return Outcome(task_id, error=f"reading the task failed: {_describe(error)}", status=error.status)
+        return error
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # an unforeseen error reading one task must not keep the others from being handled
+        return IscError(f"unexpected {type(exc).__name__}: {exc}")
+
+
+def read_tasks(client: Any, ids: tuple[str, ...], mapper=map) -> dict[str, Any]:
+    """Each task as ISC has it now, by id: the TaskStatus, or the IscError that kept it from being read.
+
+    One id is a GET. Several are read in pages: on versions whose list holds pending tasks, lists filtered with
+    ``id in (...)``; on beta and v2024 (whose list holds only completed tasks), the pending-tasks pages, then filtered
+    lists for the ids not among them, when that costs fewer requests than a GET per id. GETs by id go through
+    ``mapper`` (a thread pool's map runs them side by side).
+    """
+    found: dict[str, Any] = {}
+    if len(ids) > 1 and client.version.list_includes_pending:
+        _list_by_ids(client, ids, found)
+    elif len(ids) > 2 and client.version.has_pending_endpoint and _pending_reads_pay(client, ids):
+        wanted = set(ids)
+        try:
+            for page in client.iter_pages(operation="pending"):
+                found.update((task["id"], task) for task in page if task.get("id") in wanted)
+        except IscError as error:
+            found.update((task_id, error) for task_id in ids)
+        _list_by_ids(client, tuple(task_id for task_id in ids if task_id not in found), found)
+    else:
+        found.update(zip(ids, mapper(lambda task_id: _read_one(client, task_id), ids)))
+    for task_id in ids:
+        if task_id not in found:
+            found[task_id] = NotFoundError(f"ISC has no task {task_id} (or it is older than ISC's 90 days of history)", status=404)
+    return found
+
+
+def refusal_from_claims(claims: dict[str, Any]) -> str | None:
+    """Why ISC would refuse this client's PATCH (HTTP 403), as far as its token's claims tell; None when they allow it
+    or do not say (a token that is no JWT)."""
+    if not claims:
+        return None
+    if not claims.get("identity_id") and not claims.get("user_name"):
+        return "the client has no user context (an API client without a user), and ISC patches tasks only for a user's personal access token"
+    levels = claims.get("authorities")
+    if isinstance(levels, list) and levels and not set(map(str, levels)) & set(PATCH_USER_LEVELS):
+        return f"its user level ({', '.join(map(str, levels))}) may read tasks but not patch them; that takes {', '.join(PATCH_USER_LEVELS)}"
+    scopes = claims.get("scope")
+    if isinstance(scopes, list) and scopes and not set(map(str, scopes)) & set(PATCH_SCOPES):
+        return f"its scopes ({', '.join(map(str, scopes))}) do not include {' or '.join(PATCH_SCOPES)}"
+    return None
+
+
+def handle_task(client: Any, task_id: str, current: Any, desired: DesiredState, now: datetime, check_mode: bool, refusal: str | None = None) -> Outcome:
+    """Plan one task as read (or as listed), and send the PATCH unless in check mode or nothing changes."""
+    if isinstance(current, IscError):
+        return Outcome(task_id, error=f"reading the task failed: {_describe(current)}", status=current.status)
     plan = plan_task(current, desired, now)
-    outcome = Outcome(task_id, before=current, after=plan.predicted, skip_reason=plan.skip_reason, error=plan.error)
+    outcome = Outcome(task_id, before=current, plan=plan, after=plan.predicted, error=plan.error)
     if plan.error or not plan.changed_fields:
         return outcome
-    outcome.operations, outcome.changed_fields = plan.operations, plan.changed_fields
     if check_mode:
-        outcome.changed = True
+        if refusal:
+            outcome.after, outcome.status = current, 403
+            outcome.error = f"ISC would refuse the PATCH (HTTP 403): {refusal}"
+        else:
+            outcome.changed = True
         return outcome
     return _send(client, outcome)
 
@@ -402,10 +522,20 @@ def _send(client: Any, outcome: Outcome) -> Outcome:
         return _guard_failed(client, outcome, error)
     except IscError as error:
         outcome.after, outcome.status = outcome.before, error.status
+        outcome.maybe_applied = _maybe_applied(error)
         outcome.error = f"the PATCH failed: {_describe(error)}"
+        if outcome.maybe_applied:
+            outcome.error += "; ISC may have applied it all the same, so run again: a rerun reads the task and changes only what still differs"
         return outcome
     outcome.changed = True
     return outcome
+
+
+def _maybe_applied(error: IscError) -> bool:
+    """Whether a failed PATCH may still have been applied: the answer, if any, does not prove that it was not."""
+    if isinstance(error, TransportError):
+        return error.maybe_sent
+    return isinstance(error, (ServerError, ServerAnswerError)) and error.status not in (503,)
 
 
 def _guard_failed(client: Any, outcome: Outcome, error: IscError) -> Outcome:
@@ -437,11 +567,22 @@ def _describe(error: IscError) -> str:
 
 
 def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> list[Outcome]:
-    """Handle every task of the plan, `concurrency` at a time; one task's failure never stops the others."""
+    """Read (unless listed), plan and send every task of the plan, `concurrency` requests at a time; one task's
+    failure never stops the others."""
+    workers = min(plan.concurrency, len(plan.ids))
+    if workers <= 1:
+        return _handle_all(client, plan, now, check_mode, map)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task_status") as pool:
+        return _handle_all(client, plan, now, check_mode, pool.map)
+
+
+def _handle_all(client: Any, plan: Plan, now: datetime, check_mode: bool, mapper) -> list[Outcome]:
+    current = plan.listed if plan.listed is not None else read_tasks(client, plan.ids, mapper)
+    refusal = refusal_from_claims(client.claims()) if check_mode and plan.ids else None
 
     def handle(task_id: str) -> Outcome:
         try:
-            outcome = handle_task(client, task_id, plan.desired, now, check_mode)
+            outcome = handle_task(client, task_id, current[task_id], plan.desired, now, check_mode, refusal)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # an unforeseen error in one task must not hide what the other tasks already changed
             outcome = Outcome(task_id, error=f"unexpected {type(exc).__name__}: {exc}")
@@ -450,11 +591,7 @@ def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> li
             outcome.error = client.redactor.text(outcome.error)
         return outcome
 
-    workers = min(plan.concurrency, len(plan.ids))
-    if workers <= 1:
-        return [handle(task_id) for task_id in plan.ids]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="task_status") as pool:
-        return list(pool.map(handle, plan.ids))
+    return list(mapper(handle, plan.ids))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -462,14 +599,13 @@ def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> li
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def run(client: Any, params: dict[str, Any], check_mode: bool, diff: bool, now: datetime | None = None) -> dict[str, Any]:
-    """Validate, handle every task, and return the module result (with `msg` and `failed_ids` on failure).
+def run(client: Any, plan: Plan, check_mode: bool, diff: bool, now: datetime | None = None) -> dict[str, Any]:
+    """Handle every task of a validated plan and return the module result (with `msg` and `failed_ids` on failure).
 
     The result goes through the client's redactor: ISC may echo a secret (in a task's progress, say), and Ansible's
-    no_log masks neither a token fetched at run time nor the urlencoded or JSON-escaped forms of a secret.
+    no_log masks neither a token fetched at run time nor the urlencoded, JSON-escaped or base64 forms of a secret.
     """
     now = now or utc_now()
-    plan = validate(params, now)
     outcomes = handle_tasks(client, plan, now, check_mode)
     return client.redactor.data(build_result(plan, outcomes, diff, check_mode))
 
@@ -480,7 +616,7 @@ def build_result(plan: Plan, outcomes: list[Outcome], diff: bool, check_mode: bo
         "patch": {outcome.task_id: outcome.operations for outcome in outcomes},
         "left_alone": [{"id": o.task_id, "reason": o.skip_reason} for o in outcomes if o.skip_reason],
         "failed_ids": [outcome.task_id for outcome in outcomes if outcome.error],
-        "failures": [{"id": o.task_id, "status": o.status, "msg": o.error} for o in outcomes if o.error],
+        "failures": [{"id": o.task_id, "status": o.status, "msg": o.error, "maybe_applied": o.maybe_applied} for o in outcomes if o.error],
     }
     tasks = [outcome.after for outcome in outcomes if outcome.after is not None]
     if plan.single:
@@ -507,13 +643,19 @@ def build_diff(plan: Plan, outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 def failure_message(plan: Plan, outcomes: list[Outcome], check_mode: bool = False) -> str:
+    """One line per distinct failure, naming the tasks it hit, so a refusal of 500 tasks reads as one line."""
     failed = [outcome for outcome in outcomes if outcome.error]
     if plan.single:
         return f"Task {failed[0].task_id}: {failed[0].error}"
+    groups: dict[str, list[str]] = {}
+    for outcome in failed:
+        groups.setdefault(outcome.error.replace(outcome.task_id, "<id>"), []).append(outcome.task_id)
     changed = sum(1 for outcome in outcomes if outcome.changed)
     verb = "would be changed in check mode" if check_mode else "changed"
-    details = "; ".join(f"{outcome.task_id}: {outcome.error}" for outcome in failed)
-    return (
-        f"{len(failed)} of {len(outcomes)} tasks failed ({', '.join(o.task_id for o in failed)}); "
-        f"the other tasks were handled ({changed} {verb}). Failures: {details}"
-    )
+    details = " | ".join(f"{ids[0]}: {error}" if len(ids) == 1 else f"{len(ids)} tasks ({_id_list(ids)}): {error}" for error, ids in groups.items())
+    failed_ids = _id_list([outcome.task_id for outcome in failed], shown=50)
+    return f"{len(failed)} of {len(outcomes)} tasks failed ({failed_ids}); the other tasks were handled ({changed} {verb}). Failures: {details}"
+
+
+def _id_list(ids: list[str], shown: int = 10) -> str:
+    return ", ".join(ids[:shown]) + (f" and {len(ids) - shown} more" if len(ids) > shown else "")

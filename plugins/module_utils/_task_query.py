@@ -20,7 +20,8 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     TransportError,
     WaitTimeoutError,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, started_at
+from ansible_collections.sailpoint.isc.plugins.module_utils._numbers import bounded
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, TASK_FIELDS, is_pending, started_at
 
 SCOPES = ("pending", "completed", "all")
 # option -> the filter field of ISC's list operation; unique_name has none in any version
@@ -29,6 +30,10 @@ SELECTORS = {"completion_status": "completionStatus", "unique_name": None, "type
 SORT_FIELDS = ("created", "-created")
 # errors that say nothing about the task awaited: the next poll may well succeed
 TRANSIENT_ERRORS = (ServerError, TransportError, RateLimitedError)
+# A wait of more than a day belongs in a scheduler, and a poll faster than this only spends the rate limit.
+MAX_WAIT_TIMEOUT = 86400.0
+MIN_WAIT_SLEEP, MAX_WAIT_SLEEP = 0.5, 3600.0
+MAX_RESULTS_LIMIT = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -44,14 +49,40 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class Wait:
+    """How to wait for one task: at most ``timeout`` seconds, polling every ``interval`` seconds."""
+
+    timeout: float
+    interval: float
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """One validated run of task_status_info: one task by id (and perhaps a wait) or a selection, what to return."""
+
+    selection: Selection
+    task_id: str | None = None
+    wait: Wait | None = None
+    count: bool = False
+    fields: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What the client checks itself because the server could not: selector options, pending or completed only."""
+
+    client_fields: tuple = ()
+    # True: keep pending tasks only, False: completed only; None: no such narrowing
+    pending_only: bool | None = None
+
+
+@dataclass(frozen=True)
 class Operation:
-    """One ISC operation to run: ``list`` or ``pending``, its server filter, what remains to check client-side."""
+    """One ISC operation to run: ``list`` or ``pending``, its server filter, and what remains to check client-side."""
 
     name: str
     filters: str | None
-    client_fields: tuple
-    # True: keep pending tasks only, False: completed only; None: the server's answer needs no such narrowing
-    pending_only: bool | None
+    narrowing: Narrowing
 
 
 def _strings(params, option) -> list[str]:
@@ -64,11 +95,9 @@ def _strings(params, option) -> list[str]:
     return cleaned
 
 
-def _positive(params, option, allow_zero=False):
+def _bounded(params, option, low, high, low_included=False, kind=float):
     value = params.get(option)
-    if value is not None and (value < 0 or (value == 0 and not allow_zero)):
-        raise OptionError(f"{option} must be {'0 or more' if allow_zero else 'more than 0'}, got {value}")
-    return value
+    return None if value is None else bounded(option, value, low, high, low_included, kind)
 
 
 def _sorters(params):
@@ -83,11 +112,19 @@ def _sorters(params):
     return ",".join(fields)
 
 
-def selection_from_params(params: dict) -> Selection:
-    """Check every option; OptionError naming the option, before any request."""
-    scope = params.get("scope") or "all"
-    if scope not in SCOPES:
-        raise OptionError(f"scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+def _fields(params):
+    names = params.get("fields")
+    if names is None:
+        return None
+    names = [str(name).strip() for name in names]
+    unknown = [name for name in names if name not in TASK_FIELDS]
+    if unknown or not names:
+        raise OptionError(f"fields must name fields of a task ({', '.join(TASK_FIELDS)}), got {', '.join(map(repr, unknown)) or 'none'}")
+    return tuple(dict.fromkeys(names))
+
+
+def _selection(params) -> Selection:
+    scope = params["scope"]
     values = {option: _strings(params, option) for option in SELECTORS}
     unknown = [value for value in values["completion_status"] if value.upper() not in COMPLETION_STATUSES]
     if unknown:
@@ -99,26 +136,36 @@ def selection_from_params(params: dict) -> Selection:
         older_than = parse_duration(params["older_than"]) if params.get("older_than") is not None else None
     except ValueError as error:
         raise OptionError(str(error)) from None
-    if params.get("wait") and not params.get("id"):
-        raise OptionError("wait needs id: it waits for one task to complete")
-    if params.get("id") is not None:
-        path_segment(params["id"], "id")
-        if params.get("filters") or params.get("sorters"):
-            raise OptionError("id selects one task; filters and sorters apply only to lists, leave them out")
-    _positive(params, "max_results", allow_zero=True)
-    _positive(params, "wait_timeout")
-    _positive(params, "wait_sleep")
+    max_results = _bounded(params, "max_results", 0, MAX_RESULTS_LIMIT, low_included=True, kind=int)
     return Selection(
-        scope,
-        {option: tuple(items) for option, items in values.items() if items},
-        older_than,
-        params.get("filters") or None,
-        _sorters(params),
-        params.get("max_results"),
+        scope, {option: tuple(items) for option, items in values.items() if items}, older_than, params.get("filters") or None, _sorters(params), max_results
     )
 
 
-def plan(version, selection: Selection) -> list[Operation]:
+def plan_query(params: dict) -> QueryPlan:
+    """Check every option of task_status_info (validated by its argument spec); OptionError naming the option,
+    before any request."""
+    selection = _selection(params)
+    task_id = params.get("id")
+    if params["wait"] and task_id is None:
+        raise OptionError("wait needs id: it waits for one task to complete")
+    if task_id is not None:
+        path_segment(task_id, "id")
+        if params.get("filters") or params.get("sorters"):
+            raise OptionError("id selects one task; filters and sorters apply only to lists, leave them out")
+    wait = None
+    if params["wait"]:
+        wait = Wait(
+            timeout=_bounded(params, "wait_timeout", 0, MAX_WAIT_TIMEOUT),
+            interval=_bounded(params, "wait_sleep", MIN_WAIT_SLEEP, MAX_WAIT_SLEEP, low_included=True),
+        )
+    else:
+        _bounded(params, "wait_timeout", 0, MAX_WAIT_TIMEOUT)
+        _bounded(params, "wait_sleep", MIN_WAIT_SLEEP, MAX_WAIT_SLEEP, low_included=True)
+    return QueryPlan(selection=selection, task_id=task_id, wait=wait, count=bool(params["count"]), fields=_fields(params))
+
+
+def plan_operations(version, selection: Selection) -> list[Operation]:
     """The operations ``selection`` needs on ``version``; each selector goes to the server where it can."""
     # a pending task has no completionStatus, so asking for one asks for completed tasks (never with scope: pending)
     scope = "completed" if "completion_status" in selection.values else selection.scope
@@ -133,7 +180,7 @@ def plan(version, selection: Selection) -> list[Operation]:
                     f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
                     "no filters; use api_version v2025 or later, or scope: completed"
                 )
-            operations.append(Operation("pending", None, tuple(selection.values), None))
+            operations.append(Operation("pending", None, Narrowing(tuple(selection.values))))
         return operations
     # from v2025 the server's filter selects pending or completed tasks itself; completion_status filters them too
     if scope == "pending":
@@ -150,7 +197,7 @@ def _list_operation(version, selection, scope_filter, pending_only=None):
             server.append(isc_filters.condition(SELECTORS[option], values))
         else:
             client.append(option)
-    return Operation("list", isc_filters.combine(*server, selection.filters), tuple(client), pending_only)
+    return Operation("list", isc_filters.combine(*server, selection.filters), Narrowing(tuple(client), pending_only))
 
 
 # ---- client-side narrowing
@@ -170,12 +217,11 @@ def _task_values(task, option):
     return [name]
 
 
-def matches(task: dict, operation: Operation, selection: Selection, cutoff) -> bool:
+def matches(task: dict, narrowing: Narrowing, selection: Selection, cutoff) -> bool:
     """Whether ``task`` passes what the server could not check; strings compare without case, as ISC's do."""
-    pending = task.get("completionStatus") is None
-    if operation.pending_only is not None and pending != operation.pending_only:
+    if narrowing.pending_only is not None and is_pending(task) != narrowing.pending_only:
         return False
-    for option in operation.client_fields:
+    for option in narrowing.client_fields:
         wanted = {value.lower() for value in selection.values[option]}
         if not any(value is not None and str(value).lower() in wanted for value in _task_values(task, option)):
             return False
@@ -188,7 +234,7 @@ def matches(task: dict, operation: Operation, selection: Selection, cutoff) -> b
 
 def _exact_on_server(operation, selection):
     """Whether the server applies the whole selection, so that its X-Total-Count and its pages can be trusted."""
-    return not operation.client_fields and operation.pending_only is None and selection.older_than is None
+    return not operation.narrowing.client_fields and operation.narrowing.pending_only is None and selection.older_than is None
 
 
 def sort_tasks(tasks: list, sorters: str) -> list:
@@ -204,36 +250,55 @@ def sort_tasks(tasks: list, sorters: str) -> list:
 # ---- the query
 
 
-def _collect(client, operation, selection, cutoff, keep_all):
-    """Matching tasks of one operation: all of them when ``keep_all``, else at most max_results."""
+def project(task: dict, fields) -> dict:
+    """Only the named fields of ``task`` (every field when ``fields`` is None)."""
+    return task if fields is None else {name: task.get(name) for name in fields}
+
+
+def _collect(client, operation, selection, cutoff, keep_all, keep=lambda task: task):
+    """Matching tasks of one operation, as ``keep`` shapes them: all of them when ``keep_all``, else at most
+    max_results."""
     limit = None if keep_all else selection.max_results
     # the server can stop early only when it applies the whole selection and orders what it returns
     server_sorted = operation.name == "list" or not selection.sorters
     server_max = limit if _exact_on_server(operation, selection) and server_sorted else None
     sorters = selection.sorters if operation.name == "list" else None
     found = []
-    for task in client.iter_tasks(operation.filters, sorters, server_max, operation.name):
-        if matches(task, operation, selection, cutoff):
-            found.append(task)
-            if limit is not None and len(found) >= limit and server_sorted:
-                break
+    for page in client.iter_pages(operation.filters, sorters, server_max, operation.name):
+        for task in page:
+            if matches(task, operation.narrowing, selection, cutoff):
+                found.append(keep(task))
+                if limit is not None and len(found) >= limit and server_sorted:
+                    return found
     return found
 
 
-def _search(client, selection, count, now):
-    operations = plan(client.version, selection)
-    cutoff = now - timedelta(seconds=selection.older_than) if selection.older_than is not None else None
-    counted_on_server = count and all(_exact_on_server(operation, selection) for operation in operations)
+def _cutoff(now, older_than):
+    return now - timedelta(seconds=older_than) if older_than is not None else None
+
+
+def _search(client, plan: QueryPlan, now):
+    selection = plan.selection
+    operations = plan_operations(client.version, selection)
+    cutoff = _cutoff(now, selection.older_than)
+    counted_on_server = plan.count and all(_exact_on_server(operation, selection) for operation in operations)
+    sort_here = bool(selection.sorters) and (len(operations) > 1 or any(operation.name == "pending" for operation in operations))
+    # a single operation needs no merging by id nor sorting here: each task is cut down to its fields as it arrives,
+    # so a large listing never holds more than it returns
+    early = len(operations) == 1 and not sort_here
+    keep = (lambda task: project(task, plan.fields)) if early else (lambda task: task)
     merged = {}
     for operation in operations:
-        for task in _collect(client, operation, selection, cutoff, keep_all=count and not counted_on_server):
-            merged.setdefault(task.get("id"), task)
+        for task in _collect(client, operation, selection, cutoff, plan.count and not counted_on_server, keep):
+            merged.setdefault(task.get("id") if not early else len(merged), task)
     tasks = list(merged.values())
-    if selection.sorters and (len(operations) > 1 or any(operation.name == "pending" for operation in operations)):
+    if sort_here:
         tasks = sort_tasks(tasks, selection.sorters)
-    result = {"tasks": tasks if selection.max_results is None else tasks[: selection.max_results]}
-    if count:
-        result["total"] = sum(client.count_tasks(op.filters, op.name) for op in operations) if counted_on_server else len(tasks)
+    if selection.max_results is not None:
+        tasks = tasks[: selection.max_results]
+    result = {"tasks": tasks if early else [project(task, plan.fields) for task in tasks]}
+    if plan.count:
+        result["total"] = sum(client.count_tasks(op.filters, op.name) for op in operations) if counted_on_server else len(merged)
     return result
 
 
@@ -278,33 +343,30 @@ def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=ti
         sleep(max(0.0, min(interval, timeout - elapsed)))
 
 
-def _by_id(client, params, selection, now, sleep, clock):
+def _by_id(client, plan: QueryPlan, now, sleep, clock):
     result = {}
-    if params.get("wait"):
-        task, result["elapsed"] = wait_for_task(client, params["id"], params.get("wait_timeout") or 300, params.get("wait_sleep") or 5, sleep, clock)
+    if plan.wait is not None:
+        task, result["elapsed"] = wait_for_task(client, plan.task_id, plan.wait.timeout, plan.wait.interval, sleep, clock)
     else:
         try:
-            task = client.get_task(params["id"])
+            task = client.get_task(plan.task_id)
         except NotFoundError:
             task = None
+    selection = plan.selection
     # the structured selectors narrow a single task as they narrow a list
-    operation = Operation("get", None, tuple(selection.values), {"pending": True, "completed": False}.get(selection.scope))
-    cutoff = now - timedelta(seconds=selection.older_than) if selection.older_than is not None else None
-    result["tasks"] = [task] if task is not None and matches(task, operation, selection, cutoff) else []
+    narrowing = Narrowing(tuple(selection.values), {"pending": True, "completed": False}.get(selection.scope))
+    tasks = [task] if task is not None and matches(task, narrowing, selection, _cutoff(now, selection.older_than)) else []
     if selection.max_results is not None:
-        result["tasks"] = result["tasks"][: selection.max_results]
-    if params.get("count"):
-        result["total"] = len(result["tasks"])
+        tasks = tasks[: selection.max_results]
+    result["tasks"] = [project(task, plan.fields) for task in tasks]
+    if plan.count:
+        result["total"] = len(tasks)
     return result
 
 
-def query_tasks(client, params: dict, now=None, sleep=time.sleep, clock=time.monotonic) -> dict:
+def query_tasks(client, plan: QueryPlan, now=None, sleep=time.sleep, clock=time.monotonic) -> dict:
     """The result of task_status_info: ``tasks``, ``total`` when ``count``, ``elapsed`` when ``wait``."""
-    selection = selection_from_params(params)
     now = now or datetime.now(timezone.utc)
-    if params.get("id") is not None:
-        result = _by_id(client, params, selection, now, sleep, clock)
-    else:
-        result = _search(client, selection, bool(params.get("count")), now)
+    result = _by_id(client, plan, now, sleep, clock) if plan.task_id is not None else _search(client, plan, now)
     # ISC's answers could echo a secret back (e.g. in a message); a result must never carry one
     return dict(client.redactor.data(result), changed=False)

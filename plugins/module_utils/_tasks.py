@@ -17,6 +17,27 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import p
 COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 # The statuses that say a task did not do its work.
 FAILURE_STATUSES = ("ERROR", "TERMINATED", "TEMPERROR")
+# Every top-level field of a TaskStatus, in the order SailPoint's specification lists them.
+TASK_FIELDS = (
+    "id",
+    "type",
+    "uniqueName",
+    "description",
+    "parentName",
+    "launcher",
+    "target",
+    "created",
+    "modified",
+    "launched",
+    "completed",
+    "completionStatus",
+    "messages",
+    "returns",
+    "attributes",
+    "progress",
+    "percentComplete",
+    "taskDefinitionSummary",
+)
 
 
 def is_pending(task: dict) -> bool:

@@ -27,9 +27,12 @@ def parse_rfc3339(text: str) -> datetime:
     offset = "+00:00" if offset == "Z" else offset
     try:
         parsed = datetime.fromisoformat(f"{match.group('date')}T{match.group('time')}.{fraction}{offset}")
+        return parsed.astimezone(timezone.utc)
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a valid date-time: {exc}") from exc
-    return parsed.astimezone(timezone.utc)
+        raise ValueError(f"{text!r} is not a valid date-time: {exc}") from None
+    except OverflowError:
+        # 0001-01-01T00:00:00+14:00 or 9999-12-31T23:59:59-14:00: valid text whose UTC instant no calendar date holds
+        raise ValueError(f"{text!r} lies outside the years 1 to 9999 once converted to UTC") from None
 
 
 def format_timestamp(instant: datetime) -> str:

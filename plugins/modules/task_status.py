@@ -49,9 +49,25 @@ options:
       - An empty list is a valid input that changes nothing.
       - Ids must not repeat, must not be empty or V(.), and must not contain V(/), a backslash, V(?), V(#), V(%),
         V(..) or a control character, as these could change the request path.
-      - Mutually exclusive with O(id).
+      - Several ids are read in pages, not one by one. From V(v2025) a list request filtered with C(id in (...))
+        reads up to 125 ids at once (about 5 KB of URL, inside the 8 KiB request line gateways commonly accept). On
+        V(beta) and V(v2024), whose list holds only completed tasks, the module counts the pending tasks and reads
+        the pending-tasks pages (250 each) followed by filtered lists for the other ids, when that takes fewer
+        requests than one GET per id.
+      - Mutually exclusive with O(id) and O(tasks).
     type: list
     elements: str
+  tasks:
+    description:
+      - The tasks exactly as M(sailpoint.isc.task_status_info) returned them, to handle without reading them again
+        (for example the stuck tasks a listing just found). Results are returned in RV(tasks).
+      - Each must hold at least C(id), C(created), C(modified), C(completed), C(completionStatus) and
+        C(percentComplete) (keep them when the listing used O(sailpoint.isc.task_status_info#module:fields)).
+      - The patch is planned on the listed values and the guard (O(guard)) asserts them, so a task that moved since
+        it was listed is never overwritten: ISC answers 409, the module re-reads the task and reports it.
+      - Mutually exclusive with O(id) and O(ids).
+    type: list
+    elements: dict
   completion_status:
     description:
       - The C(completionStatus) the task should have. Given in any case, sent in upper case.
@@ -106,13 +122,17 @@ options:
     default: true
   concurrency:
     description:
-      - With O(ids), how many tasks are read and patched at once (1 to 16).
-      - The client honours ISC's rate limit (C(429) with C(Retry-After)) for the whole run.
+      - With O(ids) or O(tasks), how many PATCHes are in flight at once (1 to 16).
+      - The client paces the whole run to O(rate_limit) and honours ISC's C(429) with C(Retry-After).
     type: int
     default: 4
 notes:
-  - The PATCH needs credentials with user context (a personal access token) and a user level above HELPDESK;
-    other credentials can read tasks but get HTTP 403 on the PATCH.
+  - The PATCH needs credentials with user context (a personal access token) and the user level ORG_ADMIN,
+    CERT_ADMIN or REPORT_ADMIN; other credentials can read tasks but get HTTP 403 on the PATCH. In check mode the
+    module reads the access token's claims and reports the tasks ISC would refuse, instead of predicting a change.
+  - A PATCH that failed with HTTP 500, 502 or 504, or whose connection dropped, may have been applied all the same;
+    its failure says so (RV(failures[].maybe_applied)), and a rerun reconciles the task.
+  - When several tasks fail for the same reason, RV(msg) names the reason once, with the tasks it hit.
   - Only O(completion_status), O(completed), O(progress) and O(percent_complete) (or the same fields through
     O(patch)) can change.
 seealso:
@@ -258,6 +278,12 @@ failures:
       description: What went wrong and, after a failed guard, the task's state as read and as re-read.
       type: str
       returned: always
+    maybe_applied:
+      description:
+        - True when the PATCH failed in a way that does not prove it was not applied (HTTP 500, 502, 504, a dropped
+          connection); a rerun reconciles the task.
+      type: bool
+      returned: always
   sample:
     - id: 2c9180835d2e5168015d32f890ca1581
       status: 404
@@ -318,6 +344,7 @@ def argument_spec() -> dict:
         only_pending={"type": "bool", "default": True},
         guard={"type": "bool", "default": True},
         concurrency={"type": "int", "default": 4},
+        tasks={"type": "list", "elements": "dict"},
     )
     return spec
 
@@ -325,16 +352,16 @@ def argument_spec() -> dict:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=[("id", "ids")],
-        required_one_of=[("id", "ids")],
+        mutually_exclusive=[("id", "ids", "tasks")],
+        required_one_of=[("id", "ids", "tasks")],
         supports_check_mode=True,
     )
     if not task_patch.HAS_JSONPATCH:
         module.fail_json(msg=missing_required_lib("jsonpatch"), exception=task_patch.JSONPATCH_IMPORT_ERROR)
     try:
-        task_patch.validate(module.params)
+        plan = task_patch.validate(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
-        result = task_patch.run(client, module.params, module.check_mode, module._diff)
+        result = task_patch.run(client, plan, module.check_mode, module._diff)
     except errors.IscError as error:
         errors.fail(module, error)
     else:

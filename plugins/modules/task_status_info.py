@@ -69,6 +69,7 @@ options:
       - Keep tasks launched (or created, when never launched) longer ago than this duration, for example V(90s),
         V(30m), V(6h), V(2d) or V(1h30m). A bare number counts as seconds.
       - With O(scope=pending), this selects stuck tasks.
+      - Units are V(s), V(m), V(h), V(d) and V(w), combined in any order with or without spaces; at most ten years.
     type: str
   filters:
     description:
@@ -82,7 +83,7 @@ options:
     type: str
   max_results:
     description:
-      - Return at most this many tasks. By default, all.
+      - Return at most this many tasks, from 0 to 10,000,000. By default, all.
     type: int
   count:
     description:
@@ -100,14 +101,26 @@ options:
     default: false
   wait_timeout:
     description:
-      - Seconds to wait for the task to complete.
+      - Seconds to wait for the task to complete, more than 0 and at most 86400 (a day).
     type: float
     default: 300
   wait_sleep:
     description:
-      - Seconds between two polls.
+      - Seconds between two polls, from 0.5 to 3600.
     type: float
     default: 5
+  fields:
+    description:
+      - Return only these fields of each task, for example V([id, uniqueName, completionStatus, launched]).
+      - ISC still sends whole tasks; the module drops the other fields as each page arrives, so a large listing
+        moves and holds a fraction of the data through Ansible.
+      - Each must be a field of a TaskStatus (V(id), V(type), V(uniqueName), V(description), V(parentName),
+        V(launcher), V(target), V(created), V(modified), V(launched), V(completed), V(completionStatus),
+        V(messages), V(returns), V(attributes), V(progress), V(percentComplete), V(taskDefinitionSummary)).
+      - To pass the tasks on to M(sailpoint.isc.task_status) O(sailpoint.isc.task_status#module:tasks), keep at least
+        V(id), V(created), V(modified), V(completed), V(completionStatus) and V(percentComplete).
+    type: list
+    elements: str
 notes:
   - Returned tasks keep ISC's own field names (C(completionStatus), C(uniqueName)), so SailPoint's documentation applies.
 seealso:
@@ -162,7 +175,7 @@ EXAMPLES = r"""
 RETURN = r"""
 tasks:
   description:
-    - The matching task statuses, as ISC returns them.
+    - The matching task statuses, as ISC returns them (only the O(fields) named, when given).
     - Empty when nothing matches, or when O(id) is unknown to ISC.
   returned: always
   type: list
@@ -235,6 +248,7 @@ def argument_spec():
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="float", default=300),
         wait_sleep=dict(type="float", default=5),
+        fields=dict(type="list", elements="str"),
     )
     return spec
 
@@ -242,8 +256,9 @@ def argument_spec():
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
+        plan = task_query.plan_query(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
-        result = task_query.query_tasks(client, module.params)
+        result = task_query.query_tasks(client, plan)
     except errors.IscError as error:
         errors.fail(module, error)
     module.exit_json(**result)

@@ -13,7 +13,7 @@ settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient
-from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import FAKE_SECRET, FakeIsc, serve
+from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import FAKE_SECRET, FakeClock, FakeIsc, serve
 
 
 @pytest.fixture
@@ -28,22 +28,23 @@ def fake_isc():
 
 @pytest.fixture
 def make_client(fake_isc):
-    """A factory of IscClients for the fake tenant that record warnings and sleeps instead of sleeping."""
+    """A factory of IscClients for the fake tenant that record warnings, and sleep on a FakeClock unless told."""
 
     def factory(**kwargs):
-        warnings, sleeps = [], []
+        warnings, clock = [], FakeClock()
         options = {
             "client_id": "cid",
             "client_secret": FAKE_SECRET,
             "api_version": "beta",
             "retries": 3,
             "warn": warnings.append,
-            "sleep": sleeps.append,
+            "sleep": clock.sleep,
+            "clock": clock,
             "timeout": 5,
         }
         options.update(kwargs)
         client = IscClient(fake_isc.url, **options)
-        client.warnings, client.sleeps = warnings, sleeps
+        client.warnings, client.sleeps, client.fake_clock = warnings, clock.sleeps, clock
         return client
 
     return factory

@@ -43,6 +43,26 @@ def make_task(number: int, pending: bool = False, **fields) -> dict:
 FAKE_SECRET = 's3cr3t/+&=%x"q\\'
 
 
+class FakeClock:
+    """A clock that stands still until someone sleeps: ``sleep`` records the seconds and moves the clock on by them.
+
+    Retries, holds and the rate window then run at once and are measured in the time they would take.
+    """
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+
 class FakeIsc:
     """State of the fake tenant; tests change it directly."""
 

@@ -13,6 +13,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _client as client_module
+from ansible_collections.sailpoint.isc.plugins.module_utils import _pacing
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS, IscClient, path_segment
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     AuthenticationError,
@@ -25,7 +26,8 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     ServerError,
     TransportError,
 )
-from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import make_task
+from ansible_collections.sailpoint.isc.plugins.module_utils._pacing import Pacer
+from ansible_collections.sailpoint.isc.tests.unit.plugins.fake_isc import FakeClock, make_task
 
 SCRIPTED_TOKEN = "scripted-token-0123456789"
 TOKEN_ANSWER = {"access_token": SCRIPTED_TOKEN, "expires_in": 750}
@@ -279,49 +281,42 @@ def test_rate_limited_after_every_retry(fake_isc, make_client):
     assert len(client.warnings) == 2
 
 
-def test_a_429_met_by_one_thread_holds_every_other_thread_once(fake_isc, make_client):
-    fake_isc.tasks = _tasks(1)
-    task_id = fake_isc.tasks[0]["id"]
-    client = make_client(clock=lambda: 1000.0)
-    client.get_task(task_id)
-    fake_isc.script((429, {"Retry-After": "7"}, {"message": " Rate Limit Exceeded "}))
-    client.get_task(task_id)
-    assert client.sleeps == [7.0]
-    # with a clock that stands still the hold never passes: each other thread waits for it once, this one not again
-    _in_threads(2, lambda index: [client.get_task(task_id) for _unused in range(2)])
-    client.get_task(task_id)
-    assert client.sleeps == [7.0, 7.0, 7.0]
-    assert len(client.warnings) == 1
+def test_a_hold_keeps_every_thread_until_the_longest_retry_after():
+    clock = FakeClock()
+    pacer = Pacer(None, clock, clock.sleep)
+    pacer.hold(7)
+    # another thread about to send waits for the hold, then sends at once
+    assert pacer.delay() == 7
+    pacer.pause(pacer.delay())
+    assert clock.now == 1007 and pacer.delay() == 0
+    pacer.hold(2)
+    pacer.hold(1)
+    # its own Retry-After of 1 s, but another thread's 429 asked for 2
+    assert pacer.delay(1.0) == 2
 
 
-def test_workers_limited_at_once_all_wait_for_the_longest_retry_after(fake_isc, make_client):
+def test_a_429_met_by_one_worker_holds_the_others(fake_isc, make_client):
     fake_isc.tasks = _tasks(1)
     task_id = fake_isc.tasks[0]["id"]
-    client = make_client(sleep=time.sleep, rate_limit=None)
+    client = make_client(rate_limit=None)
     client.get_task(task_id)
     fake_isc.script((429, {"Retry-After": "2"}, None), (429, {"Retry-After": "1"}, None))
     _in_threads(2, lambda index: client.get_task(task_id))
-    longest = fake_isc.requests[2]["time"] + 2
-    # whichever worker read its 429 first, neither retries before the longer Retry-After has passed
-    assert [entry["time"] >= longest - 0.05 for entry in fake_isc.requests[4:]] == [True, True]
+    # whichever 429 arrived first, the run's clock passed the longest Retry-After before both retries were answered
+    assert client.fake_clock.now >= 1002
+    assert len(fake_isc.api_requests()) == 1 + 2 + 2
     assert len(client.warnings) == 2
 
 
-def test_while_one_worker_waits_out_a_429_the_others_send_nothing(fake_isc, make_client):
+def test_while_workers_wait_out_a_429_every_request_still_gets_done(fake_isc, make_client):
     fake_isc.tasks = _tasks(1)
     task_id = fake_isc.tasks[0]["id"]
-    fake_isc.delay = 0.02
-    client = make_client(sleep=time.sleep, rate_limit=None)
+    client = make_client(rate_limit=None)
     client.get_task(task_id)
     fake_isc.script((429, {"Retry-After": "1"}, {"message": " Rate Limit Exceeded "}))
-    started = time.monotonic()
-    # unheld, each worker would send a request every 20 ms for half a second
     _in_threads(4, lambda index: [client.get_task(task_id) for _unused in range(25)])
-    limited = fake_isc.requests[2]["time"]
-    assert limited >= started
-    sent_meanwhile = [entry for entry in fake_isc.requests[3:] if limited + 0.1 < entry["time"] < limited + 0.9]
-    assert sent_meanwhile == []
     assert len(fake_isc.api_requests()) == 1 + 100 + 1
+    assert client.fake_clock.now >= 1001
     assert len(client.warnings) == 1
 
 
@@ -338,7 +333,7 @@ def test_the_window_lets_no_more_than_its_limit_start_even_across_threads(fake_i
     task_id = fake_isc.tasks[0]["id"]
     client = make_client(clock=lambda: 0.0, rate_limit=(5, 10.0))
     _in_threads(4, lambda index: [client.get_task(task_id) for _unused in range(5)])
-    window = 10.0 * (1 + client_module.RATE_WINDOW_MARGIN)
+    window = 10.0 * (1 + _pacing.RATE_WINDOW_MARGIN)
     # the clock stands still, so each API request sleeps exactly until the start it booked; the token takes no place
     expected = [start for start in _starts(20, 5, window) if start > 0]
     assert sorted(client.sleeps) == pytest.approx(expected)
@@ -354,7 +349,7 @@ def test_the_window_slides_with_the_clock(fake_isc, make_client):
     fake_isc.tasks = _tasks(1)
     task_id = fake_isc.tasks[0]["id"]
     client = make_client(clock=lambda: now[0], sleep=sleep, rate_limit=(5, 10.0))
-    window = 10.0 * (1 + client_module.RATE_WINDOW_MARGIN)
+    window = 10.0 * (1 + _pacing.RATE_WINDOW_MARGIN)
     for _unused in range(5):
         client.get_task(task_id)
     now[0] = 4.0
@@ -366,7 +361,7 @@ def test_the_window_slides_with_the_clock(fake_isc, make_client):
 
 
 def test_the_default_pace_is_isc_published_limit():
-    assert client_module.RATE_LIMIT == (100, 10.0)
+    assert _pacing.RATE_LIMIT == (100, 10.0)
 
 
 def test_zero_retries_means_no_retry(fake_isc, make_client):
@@ -464,9 +459,11 @@ def test_not_found_on_get(fake_isc, make_client):
 
 
 def test_unreachable_host_is_a_transport_error(make_client):
-    client = IscClient("http://127.0.0.1:9", client_id="cid", client_secret="x", retries=0, sleep=lambda s: None)
-    with pytest.raises(TransportError, match="could not reach http://127.0.0.1:9"):
+    client = IscClient("http://127.0.0.1:9", client_id="cid", client_secret="a-long-secret", retries=3, sleep=FakeClock().sleep)
+    with pytest.raises(TransportError, match="nothing accepts connections at http://127.0.0.1:9.*check base_url or tenant") as error:
         client.list_tasks()
+    # a port nobody listens on stays closed: no retry, and the request cannot have been applied
+    assert client.redactor and error.value.maybe_sent is False
 
 
 def test_tls_failure_names_the_options(tmp_path):

@@ -140,7 +140,9 @@ def test_explicit_credentials_win_over_a_token_from_the_environment(monkeypatch)
     assert connection.resolve_credentials(params) == {"client_id": "i", "client_secret": "s"}
 
 
-@pytest.mark.parametrize("name, value, message", [("retries", -1, "retries must be 0 or more"), ("timeout", 0, "timeout must be a positive")])
+@pytest.mark.parametrize(
+    "name, value, message", [("retries", -1, "retries must be from 0 to 20"), ("timeout", 0, "timeout must be more than 0 and at most 3,600")]
+)
 def test_numbers_are_checked(name, value, message):
     with pytest.raises(OptionError, match=message):
         connection.client_from_params(_params(base_url="https://x.example", access_token="t", **{name: value}))
@@ -152,4 +154,4 @@ def test_client_from_params_passes_everything_on():
         _params(base_url="https://x.example", access_token="tok", api_version="v2026", retries=0, validate_certs=False), warn=warnings.append
     )
     assert client.version.name == "v2026"
-    assert client._session.verify is False  # pylint: disable=protected-access
+    assert client._verify is False  # pylint: disable=protected-access

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
+import re
 import threading
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
@@ -14,6 +16,7 @@ import jsonpatch
 import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _task_patch as task_patch
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     ConflictError,
     ForbiddenError,
@@ -67,15 +70,24 @@ def params(**overrides):
         "only_pending": True,
         "guard": True,
         "concurrency": 4,
+        "tasks": None,
     }
     base.update(overrides)
     return base
 
 
+def run(client, options, check_mode, diff, now=NOW):
+    """What the module does: validate its options into a plan, then run the plan."""
+    return task_patch.run(client, task_patch.validate(options, now), check_mode, diff, now=now)
+
+
 class FakeClient:
     """Stands in for IscClient: GET and PATCH on a dict of tasks, RFC 6902 tests honoured (409), a request log."""
 
-    def __init__(self, tasks, get_errors=None, patch_errors=None, before_patch=None, secrets=()):
+    def __init__(self, tasks, get_errors=None, patch_errors=None, before_patch=None, secrets=(), version="beta", pending_reads=False, claims=None):
+        # with pending_reads False the fake has no pending-tasks operation, so beta reads each task by id
+        self.version = dataclasses.replace(API_VERSIONS[version], has_pending_endpoint=API_VERSIONS[version].has_pending_endpoint and pending_reads)
+        self.token_claims = claims or {}
         self.tasks = {task["id"]: copy.deepcopy(task) for task in tasks}
         self.redactor = Redactor(secrets)
         self.get_errors = get_errors or {}
@@ -95,6 +107,25 @@ class FakeClient:
         if task_id not in self.tasks:
             raise NotFoundError(f"GET /beta/task-status/{task_id} failed with HTTP 404", status=404)
         return copy.deepcopy(self.tasks[task_id])
+
+    def claims(self):
+        return self.token_claims
+
+    def count_tasks(self, filters=None, operation="list"):
+        self._record("COUNT", operation)
+        return sum(1 for task in self.tasks.values() if task["completionStatus"] is None)
+
+    def iter_pages(self, filters=None, sorters=None, max_results=None, operation="list", page_size=250):
+        self._record("LIST", operation, filters)
+        if operation == "pending":
+            selected = [task for task in self.tasks.values() if task["completionStatus"] is None]
+        else:
+            wanted = re.findall(r'"([^"]*)"', filters or "")
+            selected = [task for task in self.tasks.values() if task["id"] in wanted]
+            if not self.version.list_includes_pending:
+                selected = [task for task in selected if task["completionStatus"] is not None]
+        for start in range(0, max(len(selected), 1), page_size):
+            yield copy.deepcopy(selected[start : start + page_size])
 
     def patch_task(self, task_id, operations):
         self._record("PATCH", task_id, copy.deepcopy(operations))
@@ -197,16 +228,6 @@ def test_nothing_to_change_is_an_error():
         task_patch.validate(params(id="a1"), NOW)
 
 
-def test_id_and_ids_are_mutually_exclusive():
-    with pytest.raises(OptionError, match="id and ids are mutually exclusive"):
-        task_patch.validate(params(id="a1", ids=["a2"], completion_status="ERROR"), NOW)
-
-
-def test_one_of_id_or_ids_is_required():
-    with pytest.raises(OptionError, match="one of id or ids"):
-        task_patch.validate(params(completion_status="ERROR"), NOW)
-
-
 def test_duplicate_ids_are_refused():
     with pytest.raises(OptionError, match="ids must not repeat a task id; repeated: a1"):
         task_patch.validate(params(ids=["a1", "a2", "a1"], completion_status="ERROR"), NOW)
@@ -223,13 +244,13 @@ def test_ids_that_would_change_the_path_are_refused(bad):
 def test_bad_input_sends_no_request():
     client = FakeClient([make_task()])
     with pytest.raises(OptionError):
-        task_patch.run(client, params(id="a1", completion_status="FINISHED"), False, False, now=NOW)
+        run(client, params(id="a1", completion_status="FINISHED"), False, False, now=NOW)
     assert client.log == []
 
 
 def test_empty_ids_change_nothing():
     client = FakeClient([])
-    result = task_patch.run(client, params(ids=[], completion_status="ERROR"), False, True, now=NOW)
+    result = run(client, params(ids=[], completion_status="ERROR"), False, True, now=NOW)
     assert result["changed"] is False and result["tasks"] == [] and result["patch"] == {} and client.log == []
 
 
@@ -326,9 +347,9 @@ def test_now_keeps_an_existing_completed():
 
 def test_now_on_a_rerun_changes_nothing():
     client = FakeClient([make_task()])
-    first = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now"), False, False, now=NOW)
+    first = run(client, params(id="a1", completion_status="ERROR", completed="now"), False, False, now=NOW)
     later = NOW + timedelta(minutes=5)
-    second = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now", only_pending=False), False, False, now=later)
+    second = run(client, params(id="a1", completion_status="ERROR", completed="now", only_pending=False), False, False, now=later)
     assert first["changed"] is True and second["changed"] is False
     assert second["task"]["completed"] == NOW_TEXT and len(client.patches()) == 1
 
@@ -341,7 +362,7 @@ def test_now_on_a_rerun_changes_nothing():
 def test_finished_task_left_alone_and_reported():
     task = make_task(completionStatus="SUCCESS", completed="2024-05-17T19:00:00.000Z")
     client = FakeClient([task])
-    result = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now"), False, True, now=NOW)
+    result = run(client, params(id="a1", completion_status="ERROR", completed="now"), False, True, now=NOW)
     assert result["changed"] is False and result["patch"] == {"a1": []} and client.patches() == []
     assert result["left_alone"] == [{"id": "a1", "reason": result["left_alone"][0]["reason"]}]
     assert "SUCCESS" in result["left_alone"][0]["reason"] and "only_pending" in result["left_alone"][0]["reason"]
@@ -399,7 +420,7 @@ def test_task_finished_between_read_and_write_is_reported_not_overwritten():
         client.tasks[task_id].update(completionStatus="SUCCESS", completed="2024-05-17T19:59:00.000Z", percentComplete=100, modified="2024-05-17T19:59:00.000Z")
 
     client = FakeClient([make_task()], before_patch=finish_meanwhile)
-    result = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now"), False, True, now=NOW)
+    result = run(client, params(id="a1", completion_status="ERROR", completed="now"), False, True, now=NOW)
     assert client.tasks["a1"]["completionStatus"] == "SUCCESS"
     assert result["changed"] is False and result["failed_ids"] == ["a1"]
     assert result["failures"][0]["status"] == 409
@@ -417,8 +438,8 @@ def test_task_finished_between_read_and_write_is_reported_not_overwritten():
 def test_raw_patch_applied_locally_and_idempotent():
     client = FakeClient([make_task()])
     options = params(id="a1", completion_status="TERMINATED", completed="now", patch=[{"op": "replace", "path": "/percentComplete", "value": 100}])
-    first = task_patch.run(client, options, False, False, now=NOW)
-    second = task_patch.run(client, dict(options, only_pending=False), False, False, now=NOW)
+    first = run(client, options, False, False, now=NOW)
+    second = run(client, dict(options, only_pending=False), False, False, now=NOW)
     assert first["changed"] and not second["changed"] and second["patch"] == {"a1": []}
     assert client.tasks["a1"]["percentComplete"] == 100 and len(client.patches()) == 1
 
@@ -439,7 +460,7 @@ def test_raw_test_operation_is_checked_locally_and_sent():
 
 def test_check_mode_reads_predicts_and_sends_nothing():
     client = FakeClient([make_task()])
-    result = task_patch.run(client, params(id="a1", completion_status="ERROR", completed="now"), True, True, now=NOW)
+    result = run(client, params(id="a1", completion_status="ERROR", completed="now"), True, True, now=NOW)
     assert client.patches() == [] and client.tasks["a1"]["completionStatus"] is None
     assert result["changed"] is True
     assert result["task"]["completionStatus"] == "ERROR" and result["task"]["completed"] == NOW_TEXT
@@ -452,9 +473,9 @@ def test_check_mode_reads_predicts_and_sends_nothing():
 
 def test_check_mode_and_real_run_compute_the_same_patch():
     options = params(id="a1", completion_status="ERROR", completed="now", progress="Cleared")
-    checked = task_patch.run(FakeClient([make_task()]), options, True, True, now=NOW)
+    checked = run(FakeClient([make_task()]), options, True, True, now=NOW)
     client = FakeClient([make_task()])
-    real = task_patch.run(client, options, False, True, now=NOW)
+    real = run(client, options, False, True, now=NOW)
     assert checked["patch"] == real["patch"] == {"a1": client.patches()[0][2]}
     assert checked["diff"]["after"] == real["diff"]["after"]
 
@@ -462,8 +483,8 @@ def test_check_mode_and_real_run_compute_the_same_patch():
 def test_real_run_then_rerun_is_idempotent():
     client = FakeClient([make_task()])
     options = params(id="a1", completion_status="error", completed="now", progress="Cleared")
-    first = task_patch.run(client, options, False, False, now=NOW)
-    second = task_patch.run(client, options, False, False, now=NOW + timedelta(hours=1))
+    first = run(client, options, False, False, now=NOW)
+    second = run(client, options, False, False, now=NOW + timedelta(hours=1))
     assert first["changed"] and first["task"]["progress"] == "Cleared"
     assert second["changed"] is False and len(client.patches()) == 1
     assert "diff" not in second
@@ -482,7 +503,7 @@ def test_bulk_failures_do_not_stop_the_others_and_are_listed():
         before_patch=lambda c, task_id: c.tasks[task_id].update(percentComplete=99) if task_id == "t4" else None,
     )
     ids = ["t0", "t1", "t2", "missing", "t4", "t5"]
-    result = task_patch.run(client, params(ids=ids, completion_status="ERROR", completed="now"), False, True, now=NOW)
+    result = run(client, params(ids=ids, completion_status="ERROR", completed="now"), False, True, now=NOW)
     assert result["failed_ids"] == ["t2", "missing", "t4"]
     assert [failure["status"] for failure in result["failures"]] == [403, 404, 409]
     assert result["changed"] is True
@@ -497,14 +518,14 @@ def test_bulk_failures_do_not_stop_the_others_and_are_listed():
 
 def test_bulk_in_check_mode_says_would_be_changed():
     client = FakeClient([make_task("t0")])
-    result = task_patch.run(client, params(ids=["t0", "gone"], completion_status="ERROR"), True, False, now=NOW)
+    result = run(client, params(ids=["t0", "gone"], completion_status="ERROR"), True, False, now=NOW)
     assert "1 would be changed in check mode" in result["msg"] and client.patches() == []
 
 
 def test_bulk_keeps_the_order_of_ids_with_concurrency():
     ids = [f"t{index:03d}" for index in range(50)]
     client = FakeClient([make_task(task_id) for task_id in reversed(ids)])
-    result = task_patch.run(client, params(ids=ids, completion_status="ERROR", concurrency=8), False, False, now=NOW)
+    result = run(client, params(ids=ids, completion_status="ERROR", concurrency=8), False, False, now=NOW)
     assert [task["id"] for task in result["tasks"]] == ids and result["failed_ids"] == []
     assert len(client.patches()) == 50 and list(result["patch"]) == ids
 
@@ -528,13 +549,13 @@ def test_bulk_runs_in_parallel_up_to_concurrency():
 
     ids = [f"t{index}" for index in range(6)]
     client = SlowClient([make_task(task_id) for task_id in ids])
-    task_patch.run(client, params(ids=ids, completion_status="ERROR", concurrency=3), True, False, now=NOW)
+    run(client, params(ids=ids, completion_status="ERROR", concurrency=3), True, False, now=NOW)
     assert peak[0] == 3
 
 
 def test_single_id_failure_message_names_the_task():
     client = FakeClient([])
-    result = task_patch.run(client, params(id="nope", completion_status="ERROR"), False, False, now=NOW)
+    result = run(client, params(id="nope", completion_status="ERROR"), False, False, now=NOW)
     assert result["failed_ids"] == ["nope"] and "task" not in result
     assert result["msg"].startswith("Task nope: reading the task failed: HTTP 404")
 
@@ -545,7 +566,7 @@ def test_conflict_on_reread_failure_keeps_the_task_as_read():
         client.tasks[task_id]["percentComplete"] = 90
 
     client = FakeClient([make_task()], before_patch=vanish)
-    result = task_patch.run(client, params(id="a1", completion_status="ERROR"), False, False, now=NOW)
+    result = run(client, params(id="a1", completion_status="ERROR"), False, False, now=NOW)
     assert result["failures"][0]["status"] == 409 and "re-reading it failed too" in result["msg"]
     assert result["task"]["percentComplete"] == 40
 
@@ -558,7 +579,7 @@ def test_an_unexpected_error_in_one_task_keeps_the_others():
             return super().get_task(task_id)
 
     client = BrokenClient([make_task("t0"), make_task("t1"), make_task("t2")])
-    result = task_patch.run(client, params(ids=["t0", "t1", "t2"], completion_status="ERROR"), False, False, now=NOW)
+    result = run(client, params(ids=["t0", "t1", "t2"], completion_status="ERROR"), False, False, now=NOW)
     assert result["failed_ids"] == ["t1"] and "unexpected RuntimeError: boom" in result["msg"]
     assert result["changed"] is True and len(client.patches()) == 2
 
@@ -588,7 +609,7 @@ def test_result_and_error_texts_never_hold_a_secret():
 
     echoed = f"Started by {SECRET} and {quote(SECRET, safe='')}"
     client = LeakyClient([make_task("t0", progress=echoed), make_task("t1")], secrets=[SECRET])
-    result = task_patch.run(client, params(ids=["t0", "t1"], completion_status="ERROR"), False, True, now=NOW)
+    result = run(client, params(ids=["t0", "t1"], completion_status="ERROR"), False, True, now=NOW)
     assert result["failed_ids"] == ["t1"] and "unexpected RuntimeError: boom with ********" in result["msg"]
     assert result["tasks"][0]["progress"] == "Started by ******** and ********"
     assert SECRET not in repr(result) and quote(SECRET, safe="") not in repr(result)

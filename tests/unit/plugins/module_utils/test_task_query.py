@@ -45,9 +45,11 @@ class FakeClient:
     def warn(self, message):
         self.warnings.append(self.redactor.text(message))
 
-    def iter_tasks(self, filters=None, sorters=None, max_results=None, operation="list"):
+    def iter_pages(self, filters=None, sorters=None, max_results=None, operation="list", page_size=250):
         self.calls.append(("iter", operation, filters, sorters, max_results))
-        yield from self._select(operation)[:max_results]
+        selected = self._select(operation)[:max_results]
+        for start in range(0, max(len(selected), 1), page_size):
+            yield selected[start : start + page_size]
 
     def count_tasks(self, filters=None, operation="list"):
         self.calls.append(("count", operation, filters))
@@ -59,6 +61,11 @@ class FakeClient:
             if task["id"] == task_id:
                 return task
         raise NotFoundError("GET failed with HTTP 404", 404)
+
+
+def query(client, params, **hooks):
+    """What the module does: validate its options into a plan, then run the plan."""
+    return task_query.query_tasks(client, task_query.plan_query(params), **hooks)
 
 
 def _params(**kwargs):
@@ -78,13 +85,14 @@ def _params(**kwargs):
         "wait": False,
         "wait_timeout": 300,
         "wait_sleep": 5,
+        "fields": None,
     }
     params.update(kwargs)
     return params
 
 
 def _plan(version, **kwargs):
-    return task_query.plan(API_VERSIONS[version], task_query.selection_from_params(_params(**kwargs)))
+    return task_query.plan_operations(API_VERSIONS[version], task_query.plan_query(_params(**kwargs)).selection)
 
 
 @pytest.mark.parametrize(
@@ -107,10 +115,10 @@ def test_scope_chooses_operations_per_version(version, scope, expected):
 def test_selectors_go_to_the_server_where_the_version_supports_them():
     (operation,) = _plan("v2025", scope="pending", type=["IDENTITY_REFRESH"], launcher=["sweep"], unique_name=["Identity Refresh"])
     assert operation.filters == '(completionStatus isnull) and (type eq "IDENTITY_REFRESH")'
-    assert set(operation.client_fields) == {"launcher", "unique_name"}
+    assert set(operation.narrowing.client_fields) == {"launcher", "unique_name"}
     (operation,) = _plan("v2026", launcher=["sweep", 'a"b'], filters='id eq "x" or id eq "y"')
     assert operation.filters == '(launcher in ("sweep", "a\\"b")) and (id eq "x" or id eq "y")'
-    assert operation.client_fields == ()
+    assert operation.narrowing.client_fields == ()
 
 
 def test_completion_status_implies_completed_and_is_upper_cased():
@@ -127,7 +135,6 @@ def test_raw_filters_cannot_reach_the_pending_endpoint():
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"scope": "stuck"}, "^scope must be one of pending, completed, all, got 'stuck'"),
         ({"older_than": "6 hours"}, "^older_than must be a duration"),
         ({"wait": True}, "^wait needs id"),
         ({"id": "a/b"}, "^id 'a/b' is not a task id"),
@@ -137,7 +144,7 @@ def test_raw_filters_cannot_reach_the_pending_endpoint():
         ({"id": "abc", "filters": "x"}, "^id selects one task"),
         ({"completion_status": ["DONE"]}, "^completion_status must be among"),
         ({"unique_name": [" "]}, "^unique_name must not contain empty"),
-        ({"max_results": -1}, "^max_results must be 0 or more"),
+        ({"max_results": -1}, "^max_results must be from 0 to 10,000,000"),
         ({"scope": "pending", "completion_status": ["error"]}, "^completion_status selects completed tasks; it cannot be combined with scope: pending"),
         ({"scope": "pending", "sorters": "-launcher"}, "^sorters may only sort by created or -created .*got '-launcher'"),
         ({"sorters": "created,name"}, "^sorters .*got 'name'"),
@@ -149,7 +156,7 @@ def test_raw_filters_cannot_reach_the_pending_endpoint():
 def test_bad_input_fails_naming_the_option_before_any_request(params, message):
     client = FakeClient(tasks=[make_task(1)])
     with pytest.raises(OptionError, match=message):
-        task_query.query_tasks(client, _params(**params), now=NOW)
+        query(client, _params(**params), now=NOW)
     assert client.calls == []
 
 
@@ -160,7 +167,7 @@ def test_beta_all_merges_list_and_pending_without_duplicates_and_sorts():
         make_task(3, created="2026-01-01T00:00:02.000Z"),
     ]
     client = FakeClient("beta", tasks)
-    result = task_query.query_tasks(client, _params(sorters="-created"), now=NOW)
+    result = query(client, _params(sorters="-created"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "3", "2"]
     assert result["changed"] is False
     assert [call[1] for call in client.calls] == ["list", "pending"]
@@ -173,9 +180,9 @@ def test_client_side_selectors_narrow_the_pending_endpoint():
         make_task(3, pending=True, target={"id": "other"}),
     ]
     client = FakeClient("beta", tasks)
-    result = task_query.query_tasks(client, _params(scope="pending", type=["identity_refresh"], launcher=["SWEEP"]), now=NOW)
+    result = query(client, _params(scope="pending", type=["identity_refresh"], launcher=["SWEEP"]), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1"]
-    result = task_query.query_tasks(client, _params(scope="pending", source_id=["src1"]), now=NOW)
+    result = query(client, _params(scope="pending", source_id=["src1"]), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "2"]
 
 
@@ -186,14 +193,14 @@ def test_older_than_reads_any_rfc3339_timestamp_and_ignores_none_without_offset(
         # no offset, so no date-time: the task counts from its creation, 1 h ago
         make_task(3, pending=True, launched="2026-01-01T10:00:00.000", created="2026-01-01T23:00:00.000Z"),
     ]
-    result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
+    result = query(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["2"]
 
 
 def test_older_than_counts_from_created_when_launched_is_no_date_time():
     # the same rule as the reports' ages (module_utils/_tasks.started_at): an unreadable launch time falls back to created
     tasks = [make_task(1, pending=True, launched="not a time", created="2026-01-01T10:00:00.000Z")]  # 14 h ago
-    result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
+    result = query(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1"]
 
 
@@ -204,7 +211,7 @@ def test_older_than_uses_launched_then_created():
         make_task(3, pending=True, launched=None, created="2026-01-01T10:00:00.000Z"),
         make_task(4, pending=True, launched=None, created="2026-01-01T23:00:00.000Z"),
     ]
-    result = task_query.query_tasks(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
+    result = query(FakeClient("v2026", tasks), _params(scope="pending", older_than="6h"), now=NOW)
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "3"]
 
 
@@ -214,7 +221,7 @@ def test_older_than_uses_launched_then_created():
 )
 def test_count_from_the_server_when_it_applies_the_whole_selection(version, scope, operation, filters):
     client = FakeClient(version, [make_task(n, pending=True) for n in range(5)] + [make_task(9, pending=scope == "pending")])
-    result = task_query.query_tasks(client, _params(scope=scope, count=True, max_results=2), now=NOW)
+    result = query(client, _params(scope=scope, count=True, max_results=2), now=NOW)
     assert result["total"] == 6 and len(result["tasks"]) == 2
     assert client.calls == [("iter", operation, filters, None, 2), ("count", operation, filters)]
 
@@ -223,7 +230,7 @@ def test_count_from_the_server_when_it_applies_the_whole_selection(version, scop
 def test_a_list_narrowed_to_completed_tasks_client_side_is_counted_by_the_module(scope):
     tasks = [make_task(n, pending=n % 2 == 0) for n in range(6)]
     client = FakeClient("v2024", tasks, list_includes_pending=True)
-    result = task_query.query_tasks(client, _params(scope=scope, count=True, max_results=2), now=NOW)
+    result = query(client, _params(scope=scope, count=True, max_results=2), now=NOW)
     assert result["total"] == (3 if scope == "completed" else 6) and len(result["tasks"]) == 2
     assert not any(call[0] == "count" for call in client.calls)
     assert [task["id"][-1] for task in result["tasks"]] == ["1", "3"]
@@ -231,14 +238,14 @@ def test_a_list_narrowed_to_completed_tasks_client_side_is_counted_by_the_module
 
 def test_count_is_made_by_the_module_when_it_narrows():
     client = FakeClient("beta", [make_task(n, launcher="a" if n % 2 else "b") for n in range(6)])
-    result = task_query.query_tasks(client, _params(scope="completed", launcher=["a"], count=True, max_results=1), now=NOW)
+    result = query(client, _params(scope="completed", launcher=["a"], count=True, max_results=1), now=NOW)
     assert result["total"] == 3 and len(result["tasks"]) == 1
     assert not any(call[0] == "count" for call in client.calls)
 
 
 def test_max_results_stops_reading_once_enough_matched():
     client = FakeClient("beta", [make_task(n, launcher="a") for n in range(10)])
-    result = task_query.query_tasks(client, _params(scope="completed", launcher=["a"], max_results=3), now=NOW)
+    result = query(client, _params(scope="completed", launcher=["a"], max_results=3), now=NOW)
     assert len(result["tasks"]) == 3
     assert client.calls == [("iter", "list", None, None, None)]
 
@@ -246,10 +253,10 @@ def test_max_results_stops_reading_once_enough_matched():
 def test_id_returns_the_task_or_nothing():
     client = FakeClient("v2025", [make_task(1)])
     task_id = make_task(1)["id"]
-    assert task_query.query_tasks(client, _params(id=task_id), now=NOW)["tasks"] == [make_task(1)]
-    assert task_query.query_tasks(client, _params(id="missing"), now=NOW)["tasks"] == []
-    assert task_query.query_tasks(client, _params(id=task_id, scope="pending"), now=NOW)["tasks"] == []
-    assert task_query.query_tasks(client, _params(id=task_id, count=True), now=NOW)["total"] == 1
+    assert query(client, _params(id=task_id), now=NOW)["tasks"] == [make_task(1)]
+    assert query(client, _params(id="missing"), now=NOW)["tasks"] == []
+    assert query(client, _params(id=task_id, scope="pending"), now=NOW)["tasks"] == []
+    assert query(client, _params(id=task_id, count=True), now=NOW)["total"] == 1
 
 
 def test_wait_polls_until_completed():
@@ -263,7 +270,7 @@ def test_wait_polls_until_completed():
         if clock[0] >= 20:
             task.update(completionStatus="SUCCESS", completed="2026-01-01T00:10:00.000Z")
 
-    result = task_query.query_tasks(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW, sleep=sleep, clock=lambda: clock[0])
+    result = query(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW, sleep=sleep, clock=lambda: clock[0])
     assert result["tasks"][0]["completionStatus"] == "SUCCESS"
     assert result["elapsed"] == 20.0 and sleeps == [10, 10]
 
@@ -276,9 +283,7 @@ def test_wait_fails_when_the_timeout_passes():
         clock[0] += seconds
 
     with pytest.raises(WaitTimeoutError, match="^wait_timeout: task .* still pending after 25s .*42% complete") as error:
-        task_query.query_tasks(
-            FakeClient("beta", [task]), _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=25), now=NOW, sleep=sleep, clock=lambda: clock[0]
-        )
+        query(FakeClient("beta", [task]), _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=25), now=NOW, sleep=sleep, clock=lambda: clock[0])
     assert error.value.detail["task"]["id"] == task["id"]
 
 
@@ -316,7 +321,7 @@ def test_wait_polls_on_through_server_transport_and_rate_limit_errors():
     task = make_task(1)
     client = FlakyClient(TRANSIENT, "beta", [task])
     sleep, clock = _ticking_clock()
-    result = task_query.query_tasks(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW, sleep=sleep, clock=clock)
+    result = query(client, _params(id=task["id"], wait=True, wait_sleep=10, wait_timeout=60), now=NOW, sleep=sleep, clock=clock)
     assert result["tasks"] == [task] and result["elapsed"] == 30.0
     assert len(client.warnings) == 3 and all("polling again until wait_timeout" in warning for warning in client.warnings)
     assert "HTTP 500: ********" in client.warnings[0] and "hunter2" not in str(client.warnings)
@@ -327,18 +332,18 @@ def test_wait_that_only_meets_errors_times_out_naming_the_last_one():
     client = FlakyClient([TRANSIENT[2], TRANSIENT[0], TRANSIENT[2], TRANSIENT[1]], "beta", [make_task(1)])
     sleep, clock = _ticking_clock()
     with pytest.raises(WaitTimeoutError, match="^wait_timeout: task abc could not be read in 25s; last error while polling: GET x: could not reach;"):
-        task_query.query_tasks(client, _params(id="abc", wait=True, wait_sleep=10, wait_timeout=25), now=NOW, sleep=sleep, clock=clock)
+        query(client, _params(id="abc", wait=True, wait_sleep=10, wait_timeout=25), now=NOW, sleep=sleep, clock=clock)
     assert len(client.warnings) == 4
 
 
 def test_wait_for_an_unknown_task_fails():
     with pytest.raises(NotFoundError, match="nothing to wait for"):
-        task_query.query_tasks(FakeClient(), _params(id="nope", wait=True), now=NOW, sleep=lambda s: None)
+        query(FakeClient(), _params(id="nope", wait=True), now=NOW, sleep=lambda s: None)
 
 
 def test_results_never_carry_a_secret():
     client = FakeClient("beta", [make_task(1, progress="echo hunter2-secret", messages=[{"text": "hunter2%2Dsecret"}])])
-    result = task_query.query_tasks(client, _params(), now=NOW)
+    result = query(client, _params(), now=NOW)
     assert "hunter2-secret" not in str(result)
     assert result["tasks"][0]["progress"] == "echo ********"
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from urllib.parse import quote
 
 import jsonpatch
@@ -12,6 +13,7 @@ import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
 from ansible_collections.sailpoint.isc.plugins.module_utils import _task_patch as task_patch
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import AuthenticationError, ConflictError, ForbiddenError
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 from ansible_collections.sailpoint.isc.plugins.modules import task_status
@@ -23,6 +25,9 @@ TOKEN = "tok/en+runtime"
 
 
 class FakeClient:
+    # a version without batched reads, so that each task is read by id
+    version = dataclasses.replace(API_VERSIONS["beta"], has_pending_endpoint=False)
+
     def __init__(self, tasks):
         self.tasks = {task["id"]: copy.deepcopy(task) for task in tasks}
         self.patch_errors = {}
@@ -31,6 +36,9 @@ class FakeClient:
 
     def get_task(self, task_id):
         return copy.deepcopy(self.tasks[task_id])
+
+    def claims(self):
+        return {}
 
     def patch_task(self, task_id, operations):
         self.sent.append((task_id, operations))

@@ -110,6 +110,6 @@ def test_wait_outlasts_a_server_error(fake_isc, fake_secret, patch_exit):
     # retries=2: the first poll meets three 500s, the second reads the task
     fake_isc.script((200, {}, {"access_token": "token-xyz-123", "expires_in": 750}), *[(500, {"Retry-After": "0"}, None)] * 3)
     fake_isc.valid_tokens.add("token-xyz-123")
-    args = dict(_connection(fake_isc, fake_secret), id=make_task(1)["id"], wait=True, wait_sleep=0.01, wait_timeout=30)
+    args = dict(_connection(fake_isc, fake_secret), id=make_task(1)["id"], wait=True, wait_sleep=0.5, wait_timeout=30)
     assert _run(args)["tasks"] == [make_task(1)]
     assert any("polling again until wait_timeout" in warning for warning in patch_exit)
