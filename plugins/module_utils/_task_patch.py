@@ -647,12 +647,15 @@ def failure_message(plan: Plan, outcomes: list[Outcome], check_mode: bool = Fals
     failed = [outcome for outcome in outcomes if outcome.error]
     if plan.single:
         return f"Task {failed[0].task_id}: {failed[0].error}"
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, list[Outcome]] = {}
     for outcome in failed:
-        groups.setdefault(outcome.error.replace(outcome.task_id, "<id>"), []).append(outcome.task_id)
+        groups.setdefault(outcome.error.replace(outcome.task_id, "<id>"), []).append(outcome)
     changed = sum(1 for outcome in outcomes if outcome.changed)
     verb = "would be changed in check mode" if check_mode else "changed"
-    details = " | ".join(f"{ids[0]}: {error}" if len(ids) == 1 else f"{len(ids)} tasks ({_id_list(ids)}): {error}" for error, ids in groups.items())
+    details = " | ".join(
+        f"{group[0].task_id}: {group[0].error}" if len(group) == 1 else f"{len(group)} tasks ({_id_list([o.task_id for o in group])}): {error}"
+        for error, group in groups.items()
+    )
     failed_ids = _id_list([outcome.task_id for outcome in failed], shown=50)
     return f"{len(failed)} of {len(outcomes)} tasks failed ({failed_ids}); the other tasks were handled ({changed} {verb}). Failures: {details}"
 

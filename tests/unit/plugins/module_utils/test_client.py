@@ -23,6 +23,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     NotFoundError,
     OptionError,
     RateLimitedError,
+    ServerAnswerError,
     ServerError,
     TransportError,
 )
@@ -512,3 +513,154 @@ def test_versions_table():
     assert not API_VERSIONS["v2026"].has_pending_endpoint and "launcher" in API_VERSIONS["v2026"].filter_fields
     assert API_VERSIONS["v1"].collection == "/task-status/v1"
     assert [name for name, version in API_VERSIONS.items() if version.experimental_header] == ["v2024", "v2025", "v2026"]
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """A self-signed HTTPS server on 127.0.0.1 that answers every GET with an empty task list."""
+    import ssl
+    import subprocess
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "k.pem", folder / "c.pem"
+    made = subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode:
+        pytest.skip("openssl is not available to make a self-signed certificate")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802  (the name http.server calls)
+            body = b"[]"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", str(cert)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_the_modules_tls_options_win_over_the_environment(tls_server, monkeypatch, tmp_path, variable):
+    url, cert = tls_server
+    wrong = tmp_path / "wrong.pem"
+    wrong.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    monkeypatch.setenv(variable, str(wrong))
+    assert IscClient(url, access_token="x", retries=0, ca_path=cert).list_tasks() == []
+    assert IscClient(url, access_token="x", retries=0, validate_certs=False).list_tasks() == []
+    # without an option of its own the client verifies as usual, and fails on the self-signed certificate
+    with pytest.raises(TransportError, match="TLS verification failed"):
+        IscClient(url, access_token="x", retries=0).list_tasks()
+
+
+def test_https_on_a_plain_http_port_says_so(fake_isc):
+    client = IscClient(fake_isc.url.replace("http://", "https://"), access_token="x", retries=2, sleep=FakeClock().sleep)
+    with pytest.raises(TransportError, match="does not speak TLS on that port.*scheme of base_url") as error:
+        client.list_tasks()
+    assert "ca_path" not in error.value.message and error.value.maybe_sent is False
+
+
+def test_a_host_that_does_not_resolve_fails_at_once():
+    clock = FakeClock()
+    client = IscClient("https://no-such-tenant.invalid", access_token="x", retries=5, sleep=clock.sleep, clock=clock)
+    with pytest.raises(TransportError, match="does not resolve.*check base_url or tenant") as error:
+        client.list_tasks()
+    assert clock.sleeps == [] and error.value.maybe_sent is False
+
+
+@pytest.mark.parametrize(
+    "answer, text",
+    [
+        ({"access_token": "", "expires_in": 750}, "without an access_token"),
+        ({"token": "x"}, "without an access_token"),
+        (["not", "an", "object"], "without an access_token"),
+    ],
+)
+def test_a_malformed_token_answer_blames_the_server(fake_isc, make_client, answer, text):
+    client = make_client(retries=0)
+    fake_isc.script((200, {}, answer))
+    with pytest.raises(ServerAnswerError, match=f"ISC answered HTTP 200 with an answer {text}"):
+        client.list_tasks()
+
+
+@pytest.mark.parametrize("expires_in", ["soon", None, -5, 1e300, "nan"])
+def test_a_token_lifetime_that_is_no_number_is_used_until_refused(fake_isc, make_client, expires_in):
+    fake_isc.tasks = _tasks(1)
+    fake_isc.expires_in = expires_in
+    client = make_client()
+    assert len(client.list_tasks()) == 1
+    assert client._token_expires_at is None  # pylint: disable=protected-access
+    assert all("expires_in" in warning for warning in client.warnings)
+
+
+@pytest.mark.parametrize(
+    "answer, text",
+    [
+        ({"id": "x"}, "JSON that is not a list"),
+        ([1, 2], "a list holding something other than tasks"),
+        ("<html>", "JSON that is not a list"),
+    ],
+)
+def test_a_malformed_list_blames_the_server(fake_isc, make_client, answer, text):
+    client = make_client(retries=0)
+    fake_isc.script((200, {}, TOKEN_ANSWER), (200, {}, answer))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(ServerAnswerError, match=text):
+        client.list_tasks()
+
+
+def test_a_task_without_an_id_blames_the_server(fake_isc, make_client):
+    client = make_client(retries=0)
+    fake_isc.script((200, {}, TOKEN_ANSWER), (200, {}, {"completionStatus": None}))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(ServerAnswerError, match="a task without an id"):
+        client.get_task("abc")
+
+
+def test_a_count_that_is_no_number_blames_the_server(fake_isc, make_client):
+    client = make_client(retries=0)
+    fake_isc.script((200, {}, TOKEN_ANSWER), (200, {"X-Total-Count": "many"}, []))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(ServerAnswerError, match="no usable X-Total-Count"):
+        client.count_tasks(operation="pending")
+
+
+def test_claims_of_a_jwt_are_read_and_anything_else_has_none():
+    import base64
+
+    payload = base64.urlsafe_b64encode(json.dumps({"identity_id": "i1", "authorities": ["ORG_ADMIN"]}).encode()).decode().rstrip("=")
+    assert client_module.token_claims(f"h.{payload}.s") == {"identity_id": "i1", "authorities": ["ORG_ADMIN"]}
+    assert client_module.token_claims("opaque-token") == {}
+    assert client_module.token_claims("a.%%%.c") == {}
+    assert client_module.token_claims(f"h.{base64.urlsafe_b64encode(b'[1]').decode()}.s") == {}

@@ -155,3 +155,68 @@ def test_client_from_params_passes_everything_on():
     )
     assert client.version.name == "v2026"
     assert client._verify is False  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize(
+    "base_url, message",
+    [
+        ("http://[::1", "base_url 'http://[::1' is not a valid URL"),
+        ("https://acme.example:99999", "is not a valid URL"),
+        ("https://admin:pa55word@acme.example", "must not carry a user name or password"),
+        ("https://acme.example/ x", "contains spaces or control characters"),
+    ],
+)
+def test_malformed_base_urls_are_refused_without_showing_a_password(base_url, message):
+    with pytest.raises(OptionError, match=re.escape(message)) as error:
+        connection.client_from_params(_params(base_url=base_url, access_token="tok"))
+    assert "pa55word" not in error.value.message
+
+
+def test_sail_base_url_is_checked_the_same_way(monkeypatch):
+    monkeypatch.setenv("SAIL_BASE_URL", "http://[::1")
+    params = ArgumentSpecValidator(connection.argument_spec()).validate({"access_token": "tok"}).validated_parameters
+    with pytest.raises(OptionError, match="^base_url"):
+        connection.client_from_params(params)
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("timeout", float("nan"), "timeout must be a finite number"),
+        ("timeout", float("inf"), "timeout must be a finite number"),
+        ("timeout", 1e9, "timeout must be more than 0 and at most 3,600"),
+        ("retries", 10**6, "retries must be from 0 to 20"),
+        ("rate_limit", "fast", "rate_limit must be REQUESTS/SECONDS such as 100/10, or off"),
+        ("rate_limit", "0/10", "rate_limit must allow 1 to"),
+        ("rate_limit", "100/0", "rate_limit must allow 1 to"),
+        ("api_version", "v3", "api_version must be one of"),
+    ],
+)
+def test_every_number_and_setting_is_checked_before_any_request(name, value, message):
+    with pytest.raises(OptionError, match=re.escape(message)):
+        connection.client_from_params(_params(base_url="https://x.example", access_token="tok", **{name: value}))
+
+
+def test_a_ca_path_that_does_not_exist_is_refused(tmp_path):
+    with pytest.raises(OptionError, match="^ca_path .* does not exist"):
+        connection.client_from_params(_params(base_url="https://x.example", access_token="tok", ca_path=str(tmp_path / "nope.pem")))
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    assert connection.client_from_params(_params(base_url="https://x.example", access_token="tok", ca_path=str(bundle)))._verify == str(bundle)
+
+
+@pytest.mark.parametrize("text, expected", [("100/10", (100, 10.0)), ("5 / 1.5s", (5, 1.5)), ("off", None), ("OFF", None)])
+def test_rate_limit_settings(text, expected):
+    client = connection.client_from_params(_params(base_url="https://x.example", access_token="tok", rate_limit=text))
+    assert client._pacer._limit == (expected[0] if expected else 0)  # pylint: disable=protected-access
+
+
+def test_defaults_come_from_the_table_for_callers_that_are_not_modules(monkeypatch):
+    monkeypatch.setenv("SAIL_BASE_URL", "https://acme.example")
+    monkeypatch.setenv("SAIL_ACCESS_TOKEN", "tok")
+    monkeypatch.setenv("SAIL_RATE_LIMIT", "50/10")
+    params = connection.with_fallbacks({"api_version": "v2025"})
+    assert params["base_url"] == "https://acme.example" and params["api_version"] == "v2025"
+    assert params["rate_limit"] == "50/10" and params["timeout"] == 30.0 and params["retries"] == 5
+    client = connection.client_from_params(params)
+    assert client.version.name == "v2025"

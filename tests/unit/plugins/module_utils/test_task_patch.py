@@ -22,6 +22,8 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     ForbiddenError,
     NotFoundError,
     OptionError,
+    ServerError,
+    TransportError,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (
@@ -116,7 +118,6 @@ class FakeClient:
         return sum(1 for task in self.tasks.values() if task["completionStatus"] is None)
 
     def iter_pages(self, filters=None, sorters=None, max_results=None, operation="list", page_size=250):
-        self._record("LIST", operation, filters)
         if operation == "pending":
             selected = [task for task in self.tasks.values() if task["completionStatus"] is None]
         else:
@@ -125,6 +126,8 @@ class FakeClient:
             if not self.version.list_includes_pending:
                 selected = [task for task in selected if task["completionStatus"] is not None]
         for start in range(0, max(len(selected), 1), page_size):
+            # one request per page, as ISC answers
+            self._record("LIST", operation, filters)
             yield copy.deepcopy(selected[start : start + page_size])
 
     def patch_task(self, task_id, operations):
@@ -613,3 +616,121 @@ def test_result_and_error_texts_never_hold_a_secret():
     assert result["failed_ids"] == ["t1"] and "unexpected RuntimeError: boom with ********" in result["msg"]
     assert result["tasks"][0]["progress"] == "Started by ******** and ********"
     assert SECRET not in repr(result) and quote(SECRET, safe="") not in repr(result)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# request economy: batched reads and listed tasks
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _kinds(client):
+    return [entry[0] for entry in client.log]
+
+
+def test_ids_are_read_in_batches_of_125_on_versions_whose_list_holds_pending_tasks():
+    ids = [f"{index:032x}" for index in range(300)]
+    client = FakeClient([make_task(task_id) for task_id in ids], version="v2025")
+    result = run(client, params(ids=ids, completion_status="ERROR", completed="now"), False, False)
+    assert result["changed"] and not result["failed_ids"]
+    assert _kinds(client).count("LIST") == 3 and _kinds(client).count("GET") == 0
+    assert _kinds(client).count("PATCH") == 300
+
+
+def test_beta_reads_the_pending_pages_when_that_is_cheaper_than_a_get_per_id():
+    ids = [f"{index:032x}" for index in range(300)]
+    finished = make_task("done1", completionStatus="SUCCESS", completed="2024-05-17T18:10:00.000Z")
+    client = FakeClient([make_task(task_id) for task_id in ids] + [finished], version="beta", pending_reads=True)
+    result = run(client, params(ids=[*ids, "done1", "gone"], completion_status="ERROR", completed="now"), True, False)
+    # one count, two pending pages, one filtered list for the two ids that are not pending
+    assert _kinds(client) == ["COUNT", "LIST", "LIST", "LIST"]
+    assert [entry[1] for entry in client.log[1:]] == ["pending", "pending", "list"]
+    assert result["failed_ids"] == ["gone"] and "ISC has no task gone" in result["msg"]
+    assert [item["id"] for item in result["left_alone"]] == ["done1"]
+
+
+def test_beta_reads_by_id_when_the_tenant_has_many_more_pending_tasks():
+    others = [make_task(f"other{index}") for index in range(2000)]
+    client = FakeClient([make_task("a1"), make_task("a2"), make_task("a3"), *others], version="beta", pending_reads=True)
+    run(client, params(ids=["a1", "a2", "a3"], completion_status="ERROR"), True, False)
+    assert _kinds(client) == ["COUNT", "GET", "GET", "GET"]
+
+
+def test_id_batches_stay_inside_the_url_budget():
+    long_ids = [f"{'x' * 200}{index}" for index in range(100)]
+    batches = task_patch.id_batches(tuple(long_ids))
+    assert sum(len(batch) for batch in batches) == 100
+    for batch in batches:
+        assert len(quote(task_patch.isc_filters.condition("id", batch), safe="")) <= task_patch.ID_FILTER_BUDGET + 200
+    assert [len(batch) for batch in task_patch.id_batches(tuple(f"{index:032x}" for index in range(250)))] == [125, 125]
+
+
+def test_listed_tasks_are_not_read_again_and_the_guard_tests_the_listed_values():
+    listed = [make_task("a1"), make_task("a2")]
+    client = FakeClient(listed)
+    # a2 moved after the listing: ISC has it at 90 %, the caller listed it at 40 %
+    client.tasks["a2"]["percentComplete"] = 90
+    result = run(client, params(tasks=listed, completion_status="ERROR", completed="now"), False, False)
+    assert "GET" not in [entry[0] for entry in client.log[:2]]
+    assert result["failed_ids"] == ["a2"] and result["failures"][0]["status"] == 409
+    assert client.tasks["a1"]["completionStatus"] == "ERROR" and client.tasks["a2"]["completionStatus"] is None
+    # the 409 is followed by one re-read, so the failure reports the task as it is now
+    assert [entry[:2] for entry in client.log] == [("PATCH", "a1"), ("PATCH", "a2"), ("GET", "a2")]
+
+
+@pytest.mark.parametrize(
+    "tasks, message",
+    [
+        (["a1"], r"tasks\[0\] must be a task"),
+        ([{"id": "a1"}], r"tasks\[0\] lacks created, modified, completed, completionStatus, percentComplete"),
+        ([dict(make_task("a/b"))], r"tasks\[0\]\.id 'a/b' is not a task id"),
+        ([make_task("a1"), make_task("a1")], "tasks must not repeat a task; repeated: a1"),
+    ],
+)
+def test_bad_listed_tasks_are_refused_before_any_request(tasks, message):
+    client = FakeClient([])
+    with pytest.raises(OptionError, match=message):
+        run(client, params(tasks=tasks, completion_status="ERROR"), False, False)
+    assert client.log == []
+
+
+@pytest.mark.parametrize(
+    "claims, reason",
+    [
+        ({"client_id": "c", "authorities": ["ORG_ADMIN"]}, "no user context"),
+        ({"identity_id": "i", "user_name": "u", "authorities": ["HELPDESK"]}, "user level (HELPDESK) may read tasks but not patch them"),
+        ({"identity_id": "i", "authorities": ["ORG_ADMIN"], "scope": ["idn:task-management:read"]}, "do not include"),
+    ],
+)
+def test_check_mode_predicts_the_403_from_the_token_claims(claims, reason):
+    ids = ["a1", "a2", "a3"]
+    client = FakeClient([make_task(task_id) for task_id in ids], claims=claims)
+    result = run(client, params(ids=ids, completion_status="ERROR"), True, False)
+    assert result["failed_ids"] == ids and result["changed"] is False and client.patches() == []
+    assert all(failure["status"] == 403 and reason in failure["msg"] for failure in result["failures"])
+    # one reason, said once, with the tasks it hits
+    assert result["msg"].count("ISC would refuse the PATCH") == 1 and "3 tasks (a1, a2, a3)" in result["msg"]
+
+
+def test_check_mode_predicts_a_change_when_the_claims_allow_it():
+    client = FakeClient([make_task("a1")], claims={"identity_id": "i", "authorities": ["ORG_ADMIN"], "scope": ["sp:scopes:all"]})
+    assert run(client, params(id="a1", completion_status="ERROR"), True, False)["changed"] is True
+
+
+@pytest.mark.parametrize(
+    "error, maybe",
+    [
+        (ServerError("PATCH failed with HTTP 500", status=500), True),
+        (ServerError("PATCH failed with HTTP 502", status=502), True),
+        (TransportError("PATCH: connection dropped", maybe_sent=True), True),
+        (TransportError("PATCH: could not connect", maybe_sent=False), False),
+        (ForbiddenError("PATCH failed with HTTP 403", status=403), False),
+    ],
+)
+def test_a_patch_that_may_have_been_applied_says_so(error, maybe):
+    client = FakeClient([make_task("a1"), make_task("a2")], patch_errors={"a2": error})
+    result = run(client, params(ids=["a1", "a2"], completion_status="ERROR"), False, False)
+    (failure,) = result["failures"]
+    assert failure["maybe_applied"] is maybe
+    assert ("may have applied it all the same" in failure["msg"] and "run again" in failure["msg"]) is maybe
+    # the task that did change still counts as a change
+    assert result["changed"] is True

@@ -351,3 +351,35 @@ def test_results_never_carry_a_secret():
 def test_sort_tasks_by_several_keys():
     tasks = [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 1, "b": "z"}]
     assert task_query.sort_tasks(tasks, "a,-b") == [{"a": 1, "b": "z"}, {"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"older_than": "99999999d"}, "^older_than must be at most 3650d"),
+        ({"id": "a1", "wait": True, "wait_timeout": float("nan")}, "^wait_timeout must be a finite number"),
+        ({"id": "a1", "wait": True, "wait_sleep": float("nan")}, "^wait_sleep must be a finite number"),
+        ({"id": "a1", "wait": True, "wait_sleep": 0.0}, "^wait_sleep must be from 0.5 to 3,600"),
+        ({"wait_timeout": float("inf")}, "^wait_timeout must be a finite number"),
+        ({"max_results": 10**12}, "^max_results must be from 0 to 10,000,000"),
+        ({"fields": ["id", "nope"]}, "^fields must name fields of a task"),
+        ({"fields": []}, "^fields must name fields of a task"),
+    ],
+)
+def test_out_of_range_options_fail_before_any_request(params, message):
+    client = FakeClient("v2026", [make_task(1)])
+    with pytest.raises(OptionError, match=message):
+        query(client, _params(**params))
+    assert client.calls == []
+
+
+@pytest.mark.parametrize("version", ["beta", "v2026"])
+def test_fields_keep_only_the_named_fields(version):
+    tasks = [make_task(1, pending=True), make_task(2)]
+    result = query(FakeClient(version, tasks), _params(fields=["id", "completionStatus"], sorters="-created"))
+    assert sorted(result["tasks"], key=lambda task: task["id"]) == [
+        {"id": tasks[0]["id"], "completionStatus": None},
+        {"id": tasks[1]["id"], "completionStatus": "SUCCESS"},
+    ]
+    by_id = query(FakeClient(version, tasks), _params(id=tasks[1]["id"], fields=["uniqueName"]))
+    assert by_id["tasks"] == [{"uniqueName": "Cloud Account Aggregation"}]

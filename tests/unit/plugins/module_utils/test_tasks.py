@@ -29,3 +29,12 @@ def test_pending_and_status():
     assert tasks.completion_status({"completionStatus": "Error"}) == "ERROR"
     assert tasks.completion_status({"completionStatus": None}) is None
     assert set(tasks.FAILURE_STATUSES) < set(tasks.COMPLETION_STATUSES)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_timestamps_at_the_edges_of_the_calendar_are_no_date_time(text):
+    from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import parse_rfc3339
+
+    with pytest.raises(ValueError, match="outside the years 1 to 9999"):
+        parse_rfc3339(text)
+    assert tasks.started_at({"launched": text, "created": None}) is None
