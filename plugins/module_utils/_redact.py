@@ -81,8 +81,8 @@ class Redactor:
         self._json_forms = sorted({json.dumps(form, ensure_ascii=False)[1:-1] for form in forms}, key=len, reverse=True)
 
     def text(self, value) -> str:
-        """``value`` as text with every registered secret masked."""
-        result = str(value)
+        """``value`` as text with every registered secret masked (the very same string when nothing was masked)."""
+        result = value if isinstance(value, str) else str(value)
         for form in self._forms:
             if form in result:
                 result = result.replace(form, MASK)

@@ -64,7 +64,7 @@ options:
       - Each must hold at least C(id), C(created), C(modified), C(completed), C(completionStatus) and
         C(percentComplete) (keep them when the listing used O(sailpoint.isc.task_status_info#module:fields)).
       - The patch is planned on the listed values and the guard (O(guard)) asserts them, so a task that moved since
-        it was listed is never overwritten: ISC answers 409, the module re-reads the task and reports it.
+        it was listed is never overwritten; ISC answers 409, and the module re-reads the task and reports it.
       - Mutually exclusive with O(id) and O(ids).
     type: list
     elements: dict

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote_plus
 
@@ -664,3 +663,10 @@ def test_claims_of_a_jwt_are_read_and_anything_else_has_none():
     assert client_module.token_claims("opaque-token") == {}
     assert client_module.token_claims("a.%%%.c") == {}
     assert client_module.token_claims(f"h.{base64.urlsafe_b64encode(b'[1]').decode()}.s") == {}
+
+
+def test_pages_come_masked_even_when_isc_echoes_the_secret(fake_isc, make_client, fake_secret):
+    fake_isc.tasks = [make_task(1, progress=f"echo {fake_secret}"), make_task(2, messages=[{"text": quote_plus(fake_secret)}])]
+    tasks = make_client().list_tasks()
+    assert fake_secret not in json.dumps(tasks) and quote_plus(fake_secret) not in json.dumps(tasks)
+    assert tasks[0]["progress"] == "echo ********" and tasks[1]["messages"][0]["text"] == "********"

@@ -49,7 +49,8 @@ class FakeClient:
         self.calls.append(("iter", operation, filters, sorters, max_results))
         selected = self._select(operation)[:max_results]
         for start in range(0, max(len(selected), 1), page_size):
-            yield selected[start : start + page_size]
+            # the client's contract: every page comes masked
+            yield self.redactor.data(selected[start : start + page_size])
 
     def count_tasks(self, filters=None, operation="list"):
         self.calls.append(("count", operation, filters))
