@@ -32,9 +32,11 @@ class FakeClient:
         self.tasks = {task["id"]: copy.deepcopy(task) for task in tasks}
         self.patch_errors = {}
         self.sent = []
+        self.reads = []
         self.redactor = Redactor([CONNECTION["client_secret"], TOKEN])
 
     def get_task(self, task_id):
+        self.reads.append(task_id)
         return copy.deepcopy(self.tasks[task_id])
 
     def claims(self):
@@ -128,9 +130,21 @@ def test_bad_input_fails_before_any_client_is_made(client):
     assert "completion_status" in result["msg"] and client.factory_calls == []
 
 
-def test_id_and_ids_are_mutually_exclusive(client):
-    result = run_module({"id": "a1", "ids": ["a2"], "completion_status": "ERROR"}, expect=FailJson)
+@pytest.mark.parametrize("targets", [{"id": "a1", "ids": ["a2"]}, {"ids": ["a2"], "tasks": [pending("a2")]}, {"id": "a1", "tasks": [pending("a1")]}])
+def test_id_ids_and_tasks_are_mutually_exclusive(client, targets):
+    result = run_module({**targets, "completion_status": "ERROR"}, expect=FailJson)
     assert "mutually exclusive" in result["msg"] and client.factory_calls == []
+
+
+def test_one_of_id_ids_or_tasks_is_required(client):
+    result = run_module({"completion_status": "ERROR"}, expect=FailJson)
+    assert "one of the following is required: id, ids, tasks" in result["msg"] and client.factory_calls == []
+
+
+def test_listed_tasks_are_patched_without_a_read(client):
+    result = run_module({"tasks": [pending("a1"), pending("a2")], "completion_status": "ERROR"})
+    assert result["changed"] is True and [task_id for task_id, _operations in client.sent] == ["a1", "a2"]
+    assert client.reads == []
 
 
 def test_client_errors_map_to_one_fail_json(monkeypatch):
