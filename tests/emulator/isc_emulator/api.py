@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
-import time
+import sqlite3
 
-from isc_emulator import filters, patch
+from isc_emulator import filters, hooks, patch
 from isc_emulator.clock import WINDOW_MS, now_ms, parse_iso
 from isc_emulator.responses import Drop, error, json_array, json_response, rate_limited, raw_json
 
 MAX_LIMIT = 250
+# The specification's offset is an int32.
+MAX_OFFSET = 2**31 - 1
 PATCH_TYPES = ("application/json-patch+json", "application/json")
+
+
+def kind(version, method, tail):
+    """What the request log calls an API request: list, pending, get or patch; None for what is no operation."""
+    if not tail:
+        return "list" if method == "GET" else None
+    if tail == ["pending-tasks"] and version.has_pending_endpoint:
+        return "pending" if method in ("GET", "HEAD") else None
+    if len(tail) == 1 and tail[0] != "pending-tasks":
+        return {"GET": "get", "PATCH": "patch"}.get(method)
+    return None
 
 
 class BadRequest(Exception):
@@ -18,7 +31,7 @@ class BadRequest(Exception):
 
 
 def handle(emulator, tenant, version, request, tail):
-    injected = _inject(tenant)
+    injected = _inject(emulator, tenant)
     if injected is not None:
         return injected
     grant, denied = emulator.authenticate(tenant, request)
@@ -37,11 +50,11 @@ def handle(emulator, tenant, version, request, tail):
         return error(400, str(problem))
 
 
-def _inject(tenant):
+def _inject(emulator, tenant):
     """A fault the gateway would throw before the service sees the request, or None."""
     config = tenant.faults
     if config.latency_ms:
-        time.sleep(config.latency_ms / 1000)
+        emulator.sleep(config.latency_ms / 1000)
     rng = tenant.rng
     if config.drop_rate and rng.random() < config.drop_rate:
         raise Drop()
@@ -63,7 +76,7 @@ def _dispatch(emulator, tenant, version, request, tail, grant):
             return _list(emulator, tenant, version, request, pending=True)
     elif len(tail) == 1 and tail[0] != "pending-tasks":
         if method == "GET":
-            return _get(emulator, tenant, tail[0])
+            return _get(emulator, tenant, request, tail[0])
         if method == "PATCH":
             return _patch(emulator, tenant, request, tail[0], grant)
     else:
@@ -71,17 +84,17 @@ def _dispatch(emulator, tenant, version, request, tail, grant):
     return error(405, "Method %s is not allowed on %s" % (method, request.path[:200]))
 
 
-def _integer(params, name, default, maximum=None):
+def _integer(params, name, default, maximum):
     text = params.get(name, [None])[0]
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest("Query parameter %s must be an integer, not %r" % (name, text[:50])) from None
-    if value < 0 or (maximum is not None and value > maximum):
-        raise BadRequest("Query parameter %s must be between 0 and %s, not %d" % (name, maximum if maximum is not None else "any", value))
-    return value
+    # ASCII digits only: int() would also take other scripts' digits, underscores and spaces.
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits.isascii() or not digits.isdigit():
+        raise BadRequest("Query parameter %s must be an integer, not %r" % (name, text[:50]))
+    if len(digits) > 12 or not 0 <= int(text) <= maximum:
+        raise BadRequest("Query parameter %s must be between 0 and %d, not %s" % (name, maximum, text[:50]))
+    return int(text)
 
 
 def _boolean(params, name):
@@ -116,12 +129,14 @@ def _filter_sql(version, expression):
         return filters.to_sql(filters.parse(expression, version))
     except filters.FilterError as problem:
         raise BadRequest(str(problem)) from None
+    except RecursionError:
+        raise BadRequest(filters.TOO_DEEP) from None
 
 
 def _list(emulator, tenant, version, request, pending):
     params = request.params()
     limit = _integer(params, "limit", MAX_LIMIT, MAX_LIMIT)
-    offset = _integer(params, "offset", 0)
+    offset = _integer(params, "offset", 0, MAX_OFFSET)
     count = _boolean(params, "count")
     descending = _sorters(params["sorters"][0]) if "sorters" in params and not pending else False
     expression = None if pending else params.get("filters", [None])[0]
@@ -133,21 +148,44 @@ def _list(emulator, tenant, version, request, pending):
     else:
         sql, values = _filter_sql(version, expression)
         where = "%s AND %s" % (BASE_WHERE[kind], sql)
-        rows = store.page(tenant.name, since, where, values, descending, limit, offset) if limit else []
-        total = store.count(tenant.name, since, where, values) if count else None
+        try:
+            rows = store.page(tenant.name, since, where, values, descending, limit, offset) if limit else []
+            total = store.count(tenant.name, since, where, values) if count else None
+        except sqlite3.OperationalError as problem:
+            # SQLite's limits on expression depth and parameters stand in for the service's own on a filter's size.
+            raise BadRequest("The filter is too complex: %s" % problem) from None
     # For HEAD the server sends these same headers, Content-Length included, and no body.
-    return json_array(200, rows, {"X-Total-Count": str(total)} if count else {})
+    response = json_array(200, rows, {"X-Total-Count": str(total)} if count else {})
+    if request.method == "GET":
+        wanted = emulator.hooks.pending_ids(tenant.name)
+        if wanted:
+            _after_read(emulator, tenant, request, hooks.ids_in(rows, wanted))
+    return response
 
 
 def _visible(found):
     return found is not None and found[1] >= now_ms() - WINDOW_MS
 
 
-def _get(emulator, tenant, task_id):
+def _get(emulator, tenant, request, task_id):
     found = emulator.store.get(tenant.name, task_id)
     if not _visible(found):
         return error(404, "TaskStatus %s was not found" % task_id[:64])
-    return raw_json(200, (found[0].encode("utf-8"),))
+    response = raw_json(200, (found[0].encode("utf-8"),))
+    _after_read(emulator, tenant, request, {task_id})
+    return response
+
+
+def _after_read(emulator, tenant, request, task_ids):
+    """Fire the hooks this read sets off; the answer was built from the state before them and is sent after."""
+    if not task_ids:
+        return
+    for hook in emulator.hooks.due(tenant.name, task_ids, "%s %s" % (request.method, request.path)):
+        request.hooks.append(hook["hook"])
+        if hook["set"] is not None:
+            hooks.change_task(emulator.store, tenant.name, hook["after_read"], hook["set"])
+        if hook["expire_tokens"]:
+            emulator.tokens.expire(tenant.name)
 
 
 def _patch(emulator, tenant, request, task_id, grant):
@@ -161,6 +199,8 @@ def _patch(emulator, tenant, request, task_id, grant):
         patch.check_operations(operations)
     except (ValueError, UnicodeDecodeError) as problem:
         return error(400, "The request body is not valid JSON: %s" % str(problem)[:100])
+    except RecursionError:
+        return error(400, "The request body is not valid JSON: nested too deeply")
     except patch.PatchError as problem:
         return error(problem.status, problem.message)
     return _apply(emulator, tenant, task_id, operations)

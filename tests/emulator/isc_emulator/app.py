@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import random
+import functools
 import threading
 import time
 import urllib.parse
 
-from isc_emulator import api, auth, control, faults, seed, versions
+from isc_emulator import api, auth, control, echo, faults, malformed, seed, versions
 from isc_emulator.clock import now_ms
+from isc_emulator.hooks import Hooks
 from isc_emulator.requestlog import RequestLog
 from isc_emulator.responses import Drop, error, json_response, unauthorized
 from isc_emulator.store import Store
@@ -41,22 +42,38 @@ class Request:
     client_id: str = None
     # What in the request breaks SailPoint's specification, with --validate-requests; None when nothing does.
     spec_violation: str = None
+    # Bytes of the request line without its line end; 0 for a request that did not come through the server.
+    line_length: int = 0
+    # token, list, pending, get or patch (faults.REQUEST_KINDS); None for anything else.
+    kind: str = None
+    # Numbers of the hooks this request set off.
+    hooks: list = dataclasses.field(default_factory=list)
 
     def params(self):
-        return urllib.parse.parse_qs(self.query, keep_blank_values=True)
+        # The server keeps the request line's bytes as latin-1 text; raw UTF-8 in a query reads as UTF-8, as
+        # percent-encoded UTF-8 does.
+        return urllib.parse.parse_qs(self.query.encode("latin-1").decode("utf-8", "replace"), keep_blank_values=True)
 
 
 class Tenant:
     def __init__(self, name, config, fault_config):
         self.name = name
         self.config = config
-        self.faults = fault_config
         self.limiter = faults.RateLimiter()
-        self.rng = random.Random()
+        # Credentials set through POST /_control/clients, by role; a reset forgets them.
+        self.client_overrides = {}
+        self.set_faults(fault_config)
+
+    def set_faults(self, fault_config):
+        self.faults = fault_config
+        self.rng = fault_config.rng()
 
     @property
     def clients(self):
-        return self.config["clients"]
+        clients = self.config["clients"]
+        if not self.client_overrides:
+            return clients
+        return {role: dict(client, **self.client_overrides.get(role, {})) for role, client in clients.items()}
 
 
 def tenant_names(spec):
@@ -88,7 +105,10 @@ class Emulator:
         self.store = Store(options.state)
         self.tokens = auth.Tokens()
         self.log = RequestLog()
+        self.hooks = Hooks()
         self.request_check = _request_check(options.validate_requests)
+        # Latency faults wait through this, so a test can see the delay without spending it.
+        self.sleep = time.sleep
         self.tenants = {}
         self._reset_lock = threading.Lock()
         stored = {tenant["name"]: tenant for tenant in self.store.tenants()}
@@ -121,10 +141,12 @@ class Emulator:
         with self._reset_lock:
             self.store.save_tenant(tenant.name, list(self.tenants).index(tenant.name), tenant.config)
             self.reseed(tenant.name, tenant.config)
-        tenant.faults = self.options.faults
+        tenant.set_faults(self.options.faults)
+        tenant.client_overrides = {}
         tenant.limiter.clear()
         self.tokens.forget(tenant.name)
         self.log.clear(tenant.name)
+        self.hooks.clear(tenant.name)
 
     def describe(self, base):
         tenants = [{"name": name, "base_url": "%s/%s" % (base, name), "clients": tenant.clients} for name, tenant in self.tenants.items()]
@@ -154,18 +176,45 @@ class Emulator:
             return None, error(404, "Unknown tenant or path %s" % request.path[:200])
         rest = parts[1:]
         if rest == ["oauth", "token"]:
-            return tenant, self._token(tenant, request)
-        if len(rest) >= 2 and rest[0] in VERSION_PREFIXES and rest[1] == "task-status":
-            return tenant, self._api(tenant, versions.get(rest[0]), request, rest[2:])
-        if rest[:2] == ["task-status", "v1"]:
-            return tenant, self._api(tenant, versions.get("v1"), request, rest[2:])
-        return tenant, error(404, "No such path %s" % request.path[:200])
+            request.kind = "token"
+            serve = functools.partial(self._token, tenant, request)
+        elif len(rest) >= 2 and rest[0] in VERSION_PREFIXES and rest[1] == "task-status":
+            serve = self._api_call(tenant, request, versions.get(rest[0]), rest[2:])
+        elif rest[:2] == ["task-status", "v1"]:
+            serve = self._api_call(tenant, request, versions.get("v1"), rest[2:])
+        else:
+            return tenant, error(404, "No such path %s" % request.path[:200])
+        if request.line_length > tenant.faults.max_url_length:
+            # A gateway refuses the request line before anything behind it sees the request.
+            message = "Request-URI Too Long: the request line has %d bytes; the gateway accepts at most %d"
+            return tenant, error(414, message % (request.line_length, tenant.faults.max_url_length))
+        return tenant, self._answer(tenant, request, serve)
+
+    def _api_call(self, tenant, request, version, tail):
+        request.kind = api.kind(version, request.method, tail)
+        return functools.partial(self._api, tenant, version, request, tail)
+
+    def _answer(self, tenant, request, serve):
+        """Serve a request, unless the echo fault answers it first; then maybe spoil the answer (malformed fault)."""
+        config = tenant.faults
+        if config.echo and request.kind in config.echo_on and tenant.rng.random() < config.echo_rate:
+            return echo.response(request, config.echo)
+        response = serve()
+        if not config.malformed or request.kind not in config.malformed_on or not 200 <= response.status < 300:
+            return response
+        kinds = [kind for kind in config.malformed if malformed.applies(kind, request.kind, request.method)]
+        if not kinds or tenant.rng.random() >= config.malformed_rate:
+            return response
+        return malformed.spoil(tenant.rng.choice(kinds), response)
 
     def _api(self, tenant, version, request, tail):
         # Checked before the gateway's faults, auth and rate limit, so that every request a client sends is checked,
         # retries included, and one that breaks the specification changes nothing, not even the rate limit's count.
         if self.request_check is not None:
-            request.spec_violation = self.request_check.violation(tenant.name, version, request, tail)
+            try:
+                request.spec_violation = self.request_check.violation(tenant.name, version, request, tail)
+            except RecursionError:
+                request.spec_violation = "body: JSON nested too deeply to check"
             if request.spec_violation:
                 return error(400, "request does not match SailPoint's specification: " + request.spec_violation)
         return api.handle(self, tenant, version, request, tail)
@@ -180,7 +229,16 @@ class Emulator:
         grant_type = params.get("grant_type", [None])[0]
         if grant_type != "client_credentials":
             return json_response(400, {"error": "unsupported_grant_type", "error_description": "Only client_credentials is supported"})
-        role = auth.find_client(tenant.clients, params.get("client_id", [None])[0], params.get("client_secret", [None])[0])
+        client_id, client_secret = params.get("client_id", [None])[0], params.get("client_secret", [None])[0]
+        try:
+            basic = auth.basic_credentials(request.headers.get("authorization"))
+        except auth.BadClientAuth as problem:
+            return json_response(401, {"error": "invalid_client", "error_description": str(problem)})
+        if basic is not None:
+            if client_secret is not None or (client_id is not None and client_id != basic[0]):
+                return json_response(400, {"error": "invalid_request", "error_description": "Send the client credentials one way: Basic or parameters"})
+            client_id, client_secret = basic
+        role = auth.find_client(tenant.clients, client_id, client_secret)
         if role is None:
             return json_response(401, {"error": "unauthorized", "error_description": "Bad credentials"})
         body = self.tokens.issue(tenant.name, tenant.config["tenant_id"], role, tenant.clients[role], tenant.faults.token_ttl)

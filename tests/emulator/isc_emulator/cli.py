@@ -36,6 +36,13 @@ def _rate_limit(text):
         raise argparse.ArgumentTypeError(str(problem)) from None
 
 
+def _max_url_length(text):
+    try:
+        return faults.check_max_url_length(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
 def _tenants(text):
     try:
         return tenant_names(text)
@@ -60,6 +67,12 @@ def build_parser():
     serve.add_argument("--token-ttl", type=_count, default=750, help="token lifetime in seconds")
     serve.add_argument("--require-experimental", action="store_true", help="refuse v2024+ calls without X-SailPoint-Experimental: true")
     serve.add_argument("--latency-ms", type=_count, default=0, help="delay added to every API request")
+    serve.add_argument(
+        "--max-url-length",
+        type=_max_url_length,
+        default=faults.DEFAULT_MAX_URL_LENGTH,
+        help="longest request line in bytes a tenant's gateway accepts; longer ones get 414 (default 8192)",
+    )
     serve.add_argument("--tls-cert", help="PEM certificate; serves HTTPS with --tls-key")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
     serve.add_argument(
@@ -77,6 +90,7 @@ def options_from(args):
         require_experimental=args.require_experimental,
         rate_limit=args.rate_limit,
         token_ttl=args.token_ttl,
+        max_url_length=args.max_url_length,
     )
     return Options(
         seed=args.seed,

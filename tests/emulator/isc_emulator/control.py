@@ -7,11 +7,14 @@ import json
 import random
 import urllib.parse
 
-from isc_emulator import seed
-from isc_emulator.clock import WINDOW_MS, iso, now_ms, parse_iso
+from isc_emulator import hooks, seed
+from isc_emulator.clock import WINDOW_MS, now_ms
 from isc_emulator.responses import error, json_array, json_response
 
 SEED_KEYS = ("seed", "tasks", "pending", "stuck")
+# Enough for the benchmarks' largest tenants; more would only let a typo take the machine's memory.
+MAX_SEED_SIZE = 2_000_000
+MAX_CREDENTIAL = 1024
 
 
 class ControlError(Exception):
@@ -34,8 +37,10 @@ def handle(emulator, request):
         return _route(emulator, request)
     except ControlError as problem:
         return error(problem.status, str(problem))
-    except (ValueError, TypeError, KeyError) as problem:
-        return error(400, "Bad control request: %s" % problem)
+    except RecursionError:
+        return error(400, "Bad control request: the JSON is nested too deeply")
+    except (ValueError, TypeError, KeyError, AttributeError) as problem:
+        return error(400, "Bad control request: %s" % str(problem)[:300])
 
 
 def _route(emulator, request):
@@ -51,6 +56,10 @@ def _route(emulator, request):
         ("POST", "tokens"): _expire_tokens,
         ("GET", "requests"): _requests,
         ("DELETE", "requests"): _clear_requests,
+        ("POST", "hooks"): _add_hook,
+        ("GET", "hooks"): _show_hooks,
+        ("DELETE", "hooks"): _clear_hooks,
+        ("POST", "clients"): _set_client,
     }
     if key == ("PATCH", "tasks") and len(parts) == 2:
         return _set_task(emulator, request, parts[1])
@@ -64,7 +73,12 @@ def _route(emulator, request):
 def _body(request):
     if not request.body:
         return {}
-    data = json.loads(request.body.decode("utf-8"))
+    try:
+        data = json.loads(request.body.decode("utf-8"))
+    except RecursionError:
+        raise ControlError(400, "The body's JSON is nested too deeply") from None
+    except ValueError as problem:
+        raise ControlError(400, "The body is not JSON: %s" % str(problem)[:100]) from None
     if not isinstance(data, dict):
         raise ControlError(400, "The body must be a JSON object")
     return data
@@ -73,7 +87,7 @@ def _body(request):
 def _tenant(emulator, name):
     if name is None:
         return emulator.first
-    if name not in emulator.tenants:
+    if not isinstance(name, str) or name not in emulator.tenants:
         raise ControlError(404, "Unknown tenant %r" % name)
     return emulator.tenants[name]
 
@@ -89,8 +103,8 @@ def _health(emulator, _request):
 def _reset(emulator, request):
     data = _body(request)
     changes = {key: int(data[key]) for key in SEED_KEYS if key in data}
-    if any(value < 0 for value in changes.values()):
-        raise ControlError(400, "seed sizes must not be negative")
+    if any(not 0 <= value <= MAX_SEED_SIZE for value in changes.values()):
+        raise ControlError(400, "seed and sizes must be from 0 to %d" % MAX_SEED_SIZE)
     tenants = [_tenant(emulator, data["tenant"])] if data.get("tenant") else list(emulator.tenants.values())
     for tenant in tenants:
         emulator.reset(tenant, changes)
@@ -101,9 +115,7 @@ def _faults(emulator, request):
     data = _body(request)
     tenant = _tenant(emulator, data.get("tenant"))
     # Every call states the whole fault set: what it leaves out is off, so {} clears them.
-    baseline = emulator.options.faults
-    cleared = type(baseline)(rate_limit=baseline.rate_limit, token_ttl=baseline.token_ttl)
-    tenant.faults = cleared.updated(data)
+    tenant.set_faults(emulator.options.faults.cleared().updated(data))
     return json_response(200, dict(tenant.faults.as_json(), tenant=tenant.name))
 
 
@@ -128,6 +140,12 @@ def _put_tasks(emulator, request):
     partials = data.get("tasks")
     if not isinstance(partials, list) or not all(isinstance(item, dict) for item in partials):
         raise ControlError(400, "tasks must be a list of objects")
+    for index, partial in enumerate(partials):
+        if not isinstance(partial.get("id"), str) or not partial["id"]:
+            raise ControlError(400, "tasks[%d].id must be a non-empty string" % index)
+        hooks.check_fields({key: value for key, value in partial.items() if key != "id"}, "tasks[%d]" % index)
+        if "uniqueName" in partial and not isinstance(partial["uniqueName"], str):
+            raise ControlError(400, "tasks[%d].uniqueName must be a string" % index)
     rng = random.Random()
     tasks = [seed.complete_partial(partial, rng, now_ms()) for partial in partials]
     emulator.store.upsert(tenant.name, [seed.index_row(task) for task in tasks])
@@ -138,21 +156,47 @@ def _set_task(emulator, request, task_id):
     data = _body(request)
     tenant = _tenant(emulator, data.get("tenant"))
     changes = data.get("set")
-    if not isinstance(changes, dict) or "id" in changes:
-        raise ControlError(400, "set must be an object of fields to change (not id)")
-
-    def change(task):
-        task.update(changes)
-        task["created"] = iso(parse_iso(task["created"]))
-        task.setdefault("modified", None)
-        if "modified" not in changes:
-            task["modified"] = iso(now_ms())
-        return task
-
-    task = emulator.store.update(tenant.name, task_id, change)
+    hooks.check_fields(changes)
+    task = hooks.change_task(emulator.store, tenant.name, task_id, changes)
     if task is None:
-        raise ControlError(404, "Unknown task %s" % task_id)
+        raise ControlError(404, "Unknown task %s" % task_id[:64])
     return json_response(200, task)
+
+
+def _add_hook(emulator, request):
+    data = _body(request)
+    tenant = _tenant(emulator, data.get("tenant"))
+    if set(data) - {"tenant", "after_read"} or "after_read" not in data:
+        raise ControlError(400, 'A hook is {"tenant"?, "after_read": {"id", "set"?, "expire_tokens"?, "skip"?}}')
+    hook = emulator.hooks.add(tenant.name, data["after_read"])
+    return json_response(200, dict(hook, tenant=tenant.name))
+
+
+def _show_hooks(emulator, request):
+    tenant = _tenant(emulator, _query(request).get("tenant"))
+    return json_response(200, dict(emulator.hooks.show(tenant.name), tenant=tenant.name))
+
+
+def _clear_hooks(emulator, request):
+    tenant = _tenant(emulator, _query(request).get("tenant"))
+    emulator.hooks.clear(tenant.name)
+    return json_response(200, {"cleared": tenant.name})
+
+
+def _set_client(emulator, request):
+    data = _body(request)
+    tenant = _tenant(emulator, data.get("tenant"))
+    role = data.get("role")
+    if role not in tenant.config["clients"]:
+        raise ControlError(400, "role must be one of %s" % ", ".join(tenant.config["clients"]))
+    changes = {key: data[key] for key in ("client_id", "client_secret") if key in data}
+    if not changes or set(data) - {"tenant", "role", "client_id", "client_secret"}:
+        raise ControlError(400, "Give client_id and/or client_secret (and role, tenant)")
+    for key, value in changes.items():
+        if not isinstance(value, str) or not value or len(value) > MAX_CREDENTIAL or "\x00" in value:
+            raise ControlError(400, "%s must be a non-empty string of at most %d characters without NUL" % (key, MAX_CREDENTIAL))
+    tenant.client_overrides[role] = dict(tenant.client_overrides.get(role, {}), **changes)
+    return json_response(200, {"tenant": tenant.name, "role": role, "client": tenant.clients[role]})
 
 
 def _expire_tokens(emulator, request):

@@ -36,6 +36,7 @@ BARE: /[^\s(),"]+/
 %ignore WS
 """
 
+TOO_DEEP = "Invalid filter expression: nested too deeply"
 OPERATOR_WORDS = ("eq", "ne", "gt", "ge", "lt", "le", "co", "sw", "in", "isnull", "pr", "and", "or", "not")
 
 
@@ -160,13 +161,17 @@ def parse(expression, version="v2026"):
     try:
         tree = _parser().parse(expression)
         ast = _ToAst().transform(tree)
+        _check(ast, api_version)
     except VisitError as error:
         if isinstance(error.orig_exc, FilterError):
             raise error.orig_exc from None
+        if isinstance(error.orig_exc, RecursionError):
+            raise FilterError(TOO_DEEP) from None
         raise
     except (UnexpectedCharacters, UnexpectedToken, UnexpectedEOF, UnexpectedInput) as error:
         raise FilterError(_describe(error, expression)) from None
-    _check(ast, api_version)
+    except RecursionError:
+        raise FilterError(TOO_DEEP) from None
     return ast
 
 

@@ -70,12 +70,20 @@ def _pointer(path):
     return "".join("[%d]" % part if isinstance(part, int) else "." + str(part) for part in path)
 
 
+def _text(problem):
+    # Some of openapi-core's errors quote the body as UTF-8 when printed, and fail on a body that is not.
+    try:
+        return str(problem)
+    except ValueError:
+        return "%s (the body is not UTF-8)" % type(problem).__name__
+
+
 def describe(problem):
     """One short line per violation, naming where it is: query.limit: 500 is greater than the maximum of 250."""
     where, cause = _where(problem), problem.__cause__ or problem
     schema_errors = getattr(cause, "schema_errors", None)
     if not schema_errors:
-        return "%s: %s" % (where, str(cause)[:MAX_MESSAGE])
+        return "%s: %s" % (where, _text(cause)[:MAX_MESSAGE])
     return "; ".join("%s%s: %s" % (where, _pointer(error.absolute_path), error.message[:MAX_MESSAGE]) for error in schema_errors)
 
 

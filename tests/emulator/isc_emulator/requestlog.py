@@ -6,6 +6,7 @@ import collections
 import threading
 import urllib.parse
 
+from isc_emulator import auth
 from isc_emulator.clock import iso
 
 SECRET_WORDS = ("secret", "token", "password", "assertion", "code", "key")
@@ -23,6 +24,14 @@ def redact_query(query):
     return urllib.parse.urlencode(safe)
 
 
+def _basic_client_id(authorization):
+    try:
+        credentials = auth.basic_credentials(authorization)
+    except auth.BadClientAuth:
+        return None
+    return credentials[0] if credentials else None
+
+
 class RequestLog:
     def __init__(self):
         self._lock = threading.Lock()
@@ -35,6 +44,8 @@ class RequestLog:
             client_id = urllib.parse.parse_qs(request.query).get("client_id", [None])[0]
             if client_id is None and "form-urlencoded" in request.headers.get("content-type", ""):
                 client_id = urllib.parse.parse_qs(request.body.decode("utf-8", "replace")).get("client_id", [None])[0]
+            if client_id is None:
+                client_id = _basic_client_id(request.headers.get("authorization"))
         entry = {
             "tenant": tenant.name if tenant else None,
             "method": request.method,
@@ -45,6 +56,8 @@ class RequestLog:
             "client_id": client_id or request.client_id,
             "fault": note or (response.note if response else None),
             "spec_violation": request.spec_violation,
+            "kind": request.kind,
+            "hooks": request.hooks,
         }
         with self._lock:
             self._seq += 1

@@ -26,7 +26,7 @@ JSON_TYPE = "application/json;charset=utf-8"
 class Response:
     """A status, headers and a body kept as chunks, so a page of stored tasks is sent without being copied into one string."""
 
-    __slots__ = ("status", "headers", "chunks", "note")
+    __slots__ = ("status", "headers", "chunks", "note", "close")
 
     def __init__(self, status, chunks=(), headers=None, note=None):
         self.status = status
@@ -34,6 +34,8 @@ class Response:
         self.headers = headers or {}
         # Why the response was made (an injected fault, a rate limit) for the request log.
         self.note = note
+        # Close the connection after sending, whatever the client asked for.
+        self.close = False
 
     @property
     def body(self):

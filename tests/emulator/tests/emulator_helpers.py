@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime
 import functools
+import ipaddress
 import json
+import socket
 import threading
 import urllib.parse
 
@@ -22,8 +25,13 @@ from isc_emulator.spec import spec_path
 
 SPEC_HOST = "https://acme.api.identitynow.com"
 # Statuses the specification does not describe for an operation but the contract's Decisions or a gateway produce
-# (409 for a failed JSON Patch test, 415 for a wrong content type); their bodies must still be ErrorResponseDtos.
-UNDESCRIBED = {405, 409, 415, 502, 503}
+# (409 for a failed JSON Patch test, 414 for a request line over the gateway's limit, 415 for a wrong content type);
+# their bodies must still be ErrorResponseDtos.
+UNDESCRIBED = {405, 409, 414, 415, 502, 503}
+# Answers made bad on purpose (fault modes) are not the specification's to judge.
+DELIBERATE = ("malformed:", "echo:")
+# A watchdog for raw-socket exchanges, not a measure: a healthy answer takes milliseconds.
+SOCKET_WATCHDOG = 30
 ERROR_KEYS = {"detailCode", "trackingId", "messages", "causes"}
 
 
@@ -52,7 +60,7 @@ class ContractChecker:
 
     def check(self, request, response):
         call = self.spec_call(request.path)
-        if call is None or request.path.startswith("/_control"):
+        if call is None or request.path.startswith("/_control") or (response.note or "").startswith(DELIBERATE):
             return
         spec_name, spec_path_ = call
         args = urllib.parse.parse_qs(request.query, keep_blank_values=True)
@@ -153,7 +161,10 @@ def checked(emulator, checker):
 
 
 @contextlib.contextmanager
-def running_emulator(tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, validate_requests=False, **fault_settings):
+def running_emulator(
+    tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, validate_requests=False, tls=None, handshake_timeout=10, **fault_settings
+):
+    """``tls``: (certificate path, key path) to serve HTTPS."""
     checker = ContractChecker()
     options = Options(
         tasks=tasks,
@@ -165,7 +176,7 @@ def running_emulator(tasks=60, pending=3, stuck=5, tenants=("acme",), state=None
         validate_requests=validate_requests,
     )
     emulator = checked(Emulator(options), checker)
-    server = make_server(emulator)
+    server = make_server(emulator, tls_cert=tls[0] if tls else None, tls_key=tls[1] if tls else None, handshake_timeout=handshake_timeout)
     start_in_thread(server)
     try:
         yield Running(emulator, server, checker)
@@ -174,3 +185,63 @@ def running_emulator(tasks=60, pending=3, stuck=5, tenants=("acme",), state=None
         server.server_close()
         emulator.close()
     assert not checker.failures, "responses that break the specification:\n" + "\n".join(checker.failures)
+
+
+def exchange(port, data, half_close=False):
+    """Send raw bytes to the emulator and read one answer: (status line, headers, body); status line b"" if none.
+
+    The answer is read by its Content-Length, or to the end of the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_WATCHDOG) as sock:
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        return read_answer(sock)
+
+
+def read_answer(sock):
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return received.split(b"\r\n", 1)[0], {}, b""
+        received += chunk
+    head, body = received.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _colon, value in (line.partition(":") for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return lines[0].encode("latin-1"), headers, body
+
+
+def make_certificate(directory):
+    """A self-signed certificate for 127.0.0.1: (certificate path, key path)."""
+    # pylint: disable=import-outside-toplevel
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_path, key_path

@@ -8,17 +8,17 @@ import sys
 
 import pytest
 import requests
+from emulator_helpers import make_certificate
 
 PACKAGE_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def cpu_seconds(pid):
-    fields = pathlib.Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+# A watchdog for a hung start, not a measure of speed (that is benchmarks/emulator_throughput.py's).
+START_WATCHDOG = 60
 
 
 def start(*args):
-    """The process, its JSON line, and the CPU seconds it spent getting there."""
+    """The process and its JSON line."""
     env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     process = subprocess.Popen(
         [sys.executable, "-m", "isc_emulator", "serve", *args],
@@ -27,12 +27,12 @@ def start(*args):
         env=env,
         text=True,
     )
-    ready = select.select([process.stdout], [], [], 10)[0]
+    ready = select.select([process.stdout], [], [], START_WATCHDOG)[0]
     if not ready:
         process.kill()
-        pytest.fail("no JSON line within 10 s: %s" % process.stderr.read())
+        pytest.fail("no JSON line within %d s: %s" % (START_WATCHDOG, process.stderr.read()))
     try:
-        return process, json.loads(process.stdout.readline()), cpu_seconds(process.pid)
+        return process, json.loads(process.stdout.readline())
     except ValueError:
         process.kill()
         raise
@@ -58,11 +58,9 @@ def token(info, tenant=0, role="admin"):
 
 
 @pytest.mark.parametrize("sig", (signal.SIGTERM, signal.SIGINT))
-def test_starts_fast_prints_one_line_and_exits_cleanly(sig):
-    process, info, cpu = start("--port", "0")
+def test_prints_one_line_and_exits_cleanly(sig):
+    process, info = start("--port", "0")
     try:
-        # CPU time, not wall time: the suite runs in parallel on shared machines, where wall time measures the neighbours.
-        assert cpu < 1.0
         assert set(info) == {"base_url", "control_url", "clients", "tenants"}
         assert set(info["clients"]) == {"admin", "api", "helpdesk"}
         assert info["clients"]["api"] == {**info["clients"]["api"], "user_level": None, "user_context": False}
@@ -75,7 +73,7 @@ def test_starts_fast_prints_one_line_and_exits_cleanly(sig):
 
 
 def test_options_shape_the_tenants():
-    process, info, _cpu = start("--tenants", "2", "--tasks", "20", "--pending", "1", "--stuck", "1", "--rate-limit", "off", "--token-ttl", "60")
+    process, info = start("--tenants", "2", "--tasks", "20", "--pending", "1", "--stuck", "1", "--rate-limit", "off", "--token-ttl", "60")
     try:
         assert [tenant["name"] for tenant in info["tenants"]] == ["acme", "globex"]
         reply = requests.get(
@@ -91,7 +89,7 @@ def test_options_shape_the_tenants():
 
 def test_state_file_across_runs(tmp_path):
     state = str(tmp_path / "demo.sqlite")
-    process, info, _cpu = start("--state", state)
+    process, info = start("--state", state)
     try:
         headers = {"Authorization": "Bearer " + token(info), "Content-Type": "application/json-patch+json"}
         pending = requests.get(info["base_url"] + "/v2025/task-status", params={"filters": "completionStatus isnull"}, headers=headers, timeout=5)
@@ -100,7 +98,7 @@ def test_state_file_across_runs(tmp_path):
         assert requests.patch(info["base_url"] + "/v2025/task-status/" + task_id, json=patch, headers=headers, timeout=5).status_code == 200
     finally:
         assert stop(process) == 0
-    process, info_again, _cpu = start("--state", state, "--seed", "99")
+    process, info_again = start("--state", state, "--seed", "99")
     try:
         assert info_again["clients"] == info["clients"]
         headers["Authorization"] = "Bearer " + token(info_again)
@@ -110,31 +108,8 @@ def test_state_file_across_runs(tmp_path):
 
 
 def test_tls(tmp_path):
-    crypto = pytest.importorskip("cryptography.x509")
-    import datetime  # pylint: disable=import-outside-toplevel
-    import ipaddress  # pylint: disable=import-outside-toplevel
-
-    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = crypto.Name([crypto.NameAttribute(crypto.oid.NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        crypto.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(crypto.SubjectAlternativeName([crypto.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    process, info, _cpu = start("--tls-cert", str(cert_path), "--tls-key", str(key_path))
+    cert_path, key_path = make_certificate(tmp_path)
+    process, info = start("--tls-cert", str(cert_path), "--tls-key", str(key_path))
     try:
         assert info["base_url"].startswith("https://")
         assert requests.get(info["control_url"] + "/health", verify=str(cert_path), timeout=5).status_code == 200

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 import requests
 from emulator_helpers import running_emulator
@@ -19,10 +17,14 @@ def test_injected_429_has_retry_after(emu, admin):
     assert reply.json() == {"message": " Rate Limit Exceeded "}
 
 
-def test_fault_rate_is_a_share(emu, admin):
-    emu.control("POST", "faults", {"fault_rate": 0.3, "statuses": [503]})
-    statuses = [admin.get("beta", limit=1).status_code for _index in range(200)]
-    assert 20 <= statuses.count(503) <= 100 and set(statuses) == {200, 503}
+def test_fault_rate_is_a_share_and_a_seed_repeats_it(emu, admin):
+    def statuses():
+        emu.control("POST", "faults", {"fault_rate": 0.3, "statuses": [503, 502], "fault_seed": 11})
+        return [admin.get("beta", limit=1).status_code for _index in range(100)]
+
+    first = statuses()
+    assert first == statuses()
+    assert 10 <= first.count(503) + first.count(502) <= 50 and set(first) == {200, 502, 503}
 
 
 def test_empty_faults_clear_them(emu, admin):
@@ -39,10 +41,12 @@ def test_dropped_connection(emu, admin):
 
 
 def test_latency(emu, admin):
+    waited = []
+    emu.emulator.sleep = waited.append
     emu.control("POST", "faults", {"latency_ms": 300})
-    started = time.monotonic()
     assert admin.get("beta", limit=1).status_code == 200
-    assert time.monotonic() - started >= 0.3
+    emu.token()
+    assert waited == [0.3]
 
 
 def test_require_experimental_header(emu, admin):

@@ -152,7 +152,7 @@ def test_openapi_core_is_imported_only_when_validating(validate):
 
 
 def test_command_line_flag():
-    process, info, _cpu = start("--port", "0", "--tasks", "5", "--validate-requests")
+    process, info = start("--port", "0", "--tasks", "5", "--validate-requests")
     try:
         reply = requests.get(info["base_url"] + "/beta/task-status", params={"limit": "-1"}, timeout=10, headers={"Authorization": "Bearer " + token(info)})
         assert reply.status_code == 400 and "query.limit: -1 is less than the minimum of 0" in reply.json()["messages"][0]["text"]
