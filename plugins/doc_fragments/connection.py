@@ -2,12 +2,15 @@
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# The option table in plugins/module_utils/connection.py is the source of truth; a unit test compares this
+# The option table in plugins/module_utils/_connection.py is the source of truth; a unit test compares this
 # fragment with it (names, types, defaults, choices, env vars, no_log).
 
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+notes:
+  - An environment variable that is set but empty (as AWX injects the inputs of a credential left empty) counts as
+    not set.
 options:
   base_url:
     description:
@@ -20,6 +23,7 @@ options:
     description:
       - The tenant name, a shortcut for O(base_url) V(https://<tenant>.api.identitynow.com).
       - Letters, digits and inner hyphens only.
+      - If not set, the value of the E(SAIL_TENANT) environment variable is used.
       - Mutually exclusive with O(base_url).
     type: str
   client_id:

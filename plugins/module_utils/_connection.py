@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.parameters import AnsibleFallbackNotFound
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS, IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError
@@ -33,7 +33,7 @@ class ConnectionOption:
 
 CONNECTION_OPTIONS = (
     ConnectionOption("base_url", "str", env="SAIL_BASE_URL"),
-    ConnectionOption("tenant", "str"),
+    ConnectionOption("tenant", "str", env="SAIL_TENANT"),
     ConnectionOption("client_id", "str", env="SAIL_CLIENT_ID"),
     ConnectionOption("client_secret", "str", env="SAIL_CLIENT_SECRET", no_log=True),
     ConnectionOption("access_token", "str", env="SAIL_ACCESS_TOKEN", no_log=True),
@@ -58,6 +58,18 @@ _VERSION_SUFFIX = re.compile(r"/(beta|v\d{1,4}|task-status)/?$")
 _TOKEN_PATTERN = re.compile(r"[!-~]+")
 
 
+def set_env_fallback(*names):
+    """The first of the environment variables ``names`` that is set and not empty.
+
+    AWX injects every variable of a credential type, those of inputs left empty as empty strings: an empty variable
+    counts as not set, so the option's default applies.
+    """
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
 def argument_spec() -> dict:
     """The argument spec of the connection options, to merge with a module's own options."""
     spec = {}
@@ -66,7 +78,7 @@ def argument_spec() -> dict:
         if option.default is not None:
             entry["default"] = option.default
         if option.env:
-            entry["fallback"] = (env_fallback, [option.env])
+            entry["fallback"] = (set_env_fallback, [option.env])
         if option.no_log:
             entry["no_log"] = True
         if option.choices:

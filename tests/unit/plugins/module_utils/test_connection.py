@@ -101,7 +101,7 @@ def test_base_url_keeps_a_path_and_drops_the_trailing_slash():
 
 
 def test_explicit_base_url_and_tenant_conflict():
-    with pytest.raises(OptionError, match="base_url .* and tenant are mutually exclusive"):
+    with pytest.raises(OptionError, match=r"base_url \(or SAIL_BASE_URL\) and tenant \(or SAIL_TENANT\) are mutually exclusive"):
         connection.resolve_base_url(_params(base_url="https://x.example", tenant="acme"))
 
 
@@ -220,3 +220,15 @@ def test_defaults_come_from_the_table_for_callers_that_are_not_modules(monkeypat
     assert params["rate_limit"] == "50/10" and params["timeout"] == 30.0 and params["retries"] == 5
     client = connection.client_from_params(params)
     assert client.version.name == "v2025"
+
+
+def test_an_empty_variable_counts_as_not_set(monkeypatch):
+    # AWX injects every variable of a credential type, those of empty inputs as empty strings
+    for name in ("SAIL_BASE_URL", "SAIL_API_VERSION", "SAIL_CA_PATH", "SAIL_RATE_LIMIT"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("SAIL_TENANT", "acme")
+    monkeypatch.setenv("SAIL_ACCESS_TOKEN", "tok")
+    params = ArgumentSpecValidator(connection.argument_spec()).validate({}).validated_parameters
+    assert params["api_version"] == "beta" and params["ca_path"] is None and params["rate_limit"] == "100/10"
+    client = connection.client_from_params(params)
+    assert client.base_url == "https://acme.api.identitynow.com"
