@@ -11,8 +11,9 @@ runner: the shipped credential type is registered with extensions/awx/register_c
 stand-in controller (controller.py), twice. Then each runbook is a job of a job template: the project is the
 shipped extensions/awx/project, the environment is what the registered credential type injects for a credential
 (rendered as AWX renders it, into env/envvars), and the jobs follow each other as in a workflow: report, clear,
-wait, each given the set_stats artifacts of the jobs before it as extra variables. Checked: each job's outcome on the tenant, its set_stats data in the
-playbook_on_stats event, and that no artifact ansible-runner kept holds a secret or a token in any encoding.
+wait, each given the set_stats artifacts of the jobs before it as extra variables. Checked: each job's outcome on
+the tenant, its set_stats data in the playbook_on_stats event, and that no artifact ansible-runner kept holds a
+secret or a token in any encoding.
 
 navigator: the same runbooks through `ansible-navigator run --ee false --mode stdout` from a copy of the project
 (so its ansible-navigator.yml applies), the tenant's URL given with --senv and the client with --penv; one run
@@ -291,9 +292,13 @@ def run_runner(args) -> int:
             command = json.loads((artifact_dir / "command").read_text(encoding="utf-8"))
             checks.check(
                 command["env"].get("SAIL_CLIENT_SECRET") == inputs["client_secret"],
-                f"{job}: the job got the secret only from env/envvars (runner's command record)",
+                f"{job}: the job's environment held the credential's secret (runner's record of its input, not scanned)",
             )
-        checks.check(set(artifacts) >= set(STATS_NAME.values()), f"the workflow's artifacts hold {', '.join(sorted(artifacts))}")
+        checks.check(
+            set(artifacts) >= set(STATS_NAME.values()),
+            f"the workflow's artifacts hold {', '.join(sorted(STATS_NAME.values()))}",
+            f"held: {sorted(artifacts)}",
+        )
 
         def skip(path: Path) -> bool:
             # Runner's record of its input: the job's env/ folder (envvars, the credential's files) and artifacts/*/command.
