@@ -23,10 +23,15 @@ EMULATOR_STATE = $(COLLECTIONS)/emulator
 DEMO_STATE := $(BUILD)/demo
 DEMO_CHECK_STATE := $(BUILD)/demo-check
 DEMO_STUCK := 6
+# awx.awx, for linting extensions/awx/register_credential_type.yml offline and for running it against make runner's
+# stand-in controller.
+AWX_COLLECTION := $(BUILD)/awx-collection
+AWX_BUNDLE := ansible==12.3.0
+AWX_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule sanity demo-check lint emulator-tests browser-tests units package changelog-lint
+STAGES := newest-core integration molecule sanity demo-check navigator runner lint proxy emulator-tests browser-tests units package changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -94,10 +99,47 @@ integration: tree
 	$(BIN)/python tests/utils/emulator.py integration-config $(EMULATOR_STATE) $(COLLECTION)/tests/integration/integration_config.yml; \
 	cd $(COLLECTION) && ansible-test integration --local --python 3.11 --color no
 
-lint: tree
+lint: tree $(AWX_COLLECTION)/.extracted
 	cd $(COLLECTION) && ruff format --check --diff . && ruff check .
 	@echo "CHECK ok: ruff format and import order"
-	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS):$(AWX_COLLECTION) ansible-lint
+
+# awx.awx, extracted from the `ansible` bundle on PyPI (Galaxy is out of reach), pinned by hash.
+$(AWX_COLLECTION)/.extracted: | venv
+	# Extracted aside and moved into place whole, as lint and runner may ask for it at the same time.
+	staging=$(AWX_COLLECTION).$$$$; rm -rf $$staging && mkdir -p $$staging/wheel; \
+	$(BIN)/python -m pip download --quiet --no-deps --dest $$staging/wheel "$(AWX_BUNDLE)"; \
+	echo "$(AWX_BUNDLE_SHA256)  $$(ls $$staging/wheel/*.whl)" | sha256sum --check --quiet; \
+	$(BIN)/python -c 'import sys, zipfile; bundle = zipfile.ZipFile(sys.argv[1]); \
+	  [bundle.extract(name, sys.argv[2]) for name in bundle.namelist() if name.startswith("ansible_collections/awx/awx/")]' \
+	  $$staging/wheel/*.whl $$staging; \
+	rm -rf $$staging/wheel && touch $$staging/.extracted; \
+	[ -f $@ ] || rm -rf $(AWX_COLLECTION); mv -T $$staging $(AWX_COLLECTION) 2>/dev/null || rm -rf $$staging
+
+# The collection as a job gets it: built into a tarball and installed, in this make run's own folder.
+define install_collection
+	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(COLLECTIONS)/dist . >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS)/installed ansible-galaxy collection install --offline --force \
+	  -p $(COLLECTIONS)/installed $(COLLECTIONS)/dist/sailpoint-isc-*.tar.gz >/dev/null
+endef
+
+# The runbooks as AWX runs them: ansible-runner jobs from extensions/awx/project with the environment of the
+# collection's credential type, registered first with awx.awx in a stand-in controller (tests/platform/runbooks.py).
+runner: tree $(AWX_COLLECTION)/.extracted
+	$(install_collection)
+	cd $(COLLECTION) && $(BIN)/python -m pytest -q -p no:cacheprovider tests/platform
+	cd $(COLLECTION) && $(BIN)/python tests/platform/runbooks.py runner --collections $(COLLECTIONS)/installed \
+	  --awx-collections $(AWX_COLLECTION) --work $(COLLECTIONS)/runner
+
+# The runbooks through `ansible-navigator run --ee false`, the connection passed with --penv and --senv.
+navigator: tree
+	$(install_collection)
+	cd $(COLLECTION) && $(BIN)/python tests/platform/runbooks.py navigator --collections $(COLLECTIONS)/installed --work $(COLLECTIONS)/navigator
+
+# task_status_info through a local HTTPS forward proxy (HTTPS_PROXY), and past it (NO_PROXY).
+proxy: tree
+	$(install_collection)
+	cd $(COLLECTION) && $(BIN)/python tests/platform/proxy.py --collections $(COLLECTIONS)/installed --work $(COLLECTIONS)/proxy
 
 # Rewrite the collection's Python in the one house style (ruff.toml); make lint fails on anything it would change.
 format: venv
