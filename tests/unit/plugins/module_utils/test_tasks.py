@@ -29,3 +29,21 @@ def test_pending_and_status():
     assert tasks.completion_status({"completionStatus": "Error"}) == "ERROR"
     assert tasks.completion_status({"completionStatus": None}) is None
     assert set(tasks.FAILURE_STATUSES) < set(tasks.COMPLETION_STATUSES)
+
+
+def test_success_statuses_are_the_completion_statuses_that_are_no_failure():
+    assert tasks.SUCCESS_STATUSES == ("SUCCESS", "WARNING")
+    assert set(tasks.SUCCESS_STATUSES) | set(tasks.FAILURE_STATUSES) == set(tasks.COMPLETION_STATUSES)
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ({"completed": "2024-05-17T10:05:00.000+02:00"}, datetime(2024, 5, 17, 8, 5, tzinfo=timezone.utc)),
+        ({"completed": None}, None),
+        ({"completed": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_completed_at(task, expected):
+    assert tasks.completed_at(task) == expected
