@@ -232,8 +232,10 @@ demo-check: venv
 	  && echo "CHECK ok: the real run clears them"
 	@sed -n '/^=== 3/,/^=== 4/p' $(BUILD)/demo-check.log | grep -E "localhost +: ok=[0-9]+ +changed=0 " >/dev/null \
 	  && echo "CHECK ok: the rerun changes nothing"
-	@for report in task-report.html task-report.json task-report.md; do test -s $(DEMO_CHECK_STATE)/reports/localhost/$$report \
-	  || { echo "no $$report"; exit 1; }; done && echo "CHECK ok: the report files exist"
+	@sed -n '/^=== 2/,/^=== 3/p' $(BUILD)/demo-check.log | grep -E "Report: $(DEMO_CHECK_STATE)/reports/127\.0\.0\.1_[0-9]+_acme/stuck-tasks-[0-9TZ]+-applied\.json" >/dev/null \
+	  && echo "CHECK ok: the clean-up names the tenant after its base URL and prints its report's path"
+	@for report in task-report.html task-report.json task-report.md; do test -s $(DEMO_CHECK_STATE)/reports/127.0.0.1_*_acme/$$report \
+	  || { echo "no $$report"; exit 1; }; done && echo "CHECK ok: the report files exist, in the tenant's folder"
 
 demo-reset:
 	rm -rf $(DEMO_STATE)

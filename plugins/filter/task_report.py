@@ -14,8 +14,15 @@ from datetime import datetime, timezone
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
-from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, FAILURE_STATUSES, started_at
+from ansible_collections.sailpoint.isc.plugins.filter.checks import duration_seconds
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import (
+    COMPLETION_STATUSES,
+    FAILURE_STATUSES,
+    SUCCESS_STATUSES,
+    completed_at,
+    completion_status,
+    started_at,
+)
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import format_timestamp, parse_rfc3339
 
 PENDING = "PENDING"
@@ -29,14 +36,6 @@ AGE_BUCKETS = (
     ("3d - 7d", 7 * 86400),
     ("> 7d", None),
 )
-
-
-def duration_seconds(text, option="stuck_after") -> int:
-    """Seconds in a duration such as ``90s``, ``6h``, ``2d`` or ``1h30m``, the modules' ``older_than`` syntax."""
-    try:
-        return parse_duration(text, option)
-    except ValueError as exc:
-        raise AnsibleFilterError(str(exc)) from exc
 
 
 def human_duration(seconds) -> str:
@@ -65,18 +64,8 @@ def _now(now) -> datetime:
         raise AnsibleFilterError(f"now: {exc}") from exc
 
 
-def _instant(value):
-    if not value:
-        return None
-    try:
-        return parse_rfc3339(str(value))
-    except ValueError:
-        return None
-
-
 def _status(task) -> str:
-    status = task.get("completionStatus")
-    return str(status).upper() if status else PENDING
+    return completion_status(task) or PENDING
 
 
 def _source(task) -> dict:
@@ -100,7 +89,7 @@ def _first_message(task, wanted_types=("ERROR", "WARN")) -> str:
 
 def _row(task, now: datetime) -> dict:
     started = started_at(task)
-    completed = _instant(task.get("completed"))
+    completed = completed_at(task)
     age = int((now - started).total_seconds()) if started else 0
     source = _source(task)
     row = {
@@ -155,17 +144,27 @@ def _counter_rows(rows, key_name, stuck_after):
     return groups
 
 
-def task_report_summary(tasks, now=None, stuck_after="6h", limit=10) -> dict:
+def _merge(tasks, pending) -> list:
+    """The tasks read, plus those of a separate read of pending tasks that the first read does not hold."""
+    if pending is None:
+        return tasks
+    if not isinstance(pending, (list, tuple)):
+        raise AnsibleFilterError("pending expects a list of TaskStatus dictionaries")
+    known = {task.get("id") for task in tasks or []}
+    return list(tasks or []) + [task for task in pending if task.get("id") not in known]
+
+
+def task_report_summary(tasks, now=None, stuck_after="6h", limit=10, pending=None, completed_total=None, tenant=None, reports=None) -> dict:
     """Counts by status, by task name and by source, pending ages, the oldest stuck tasks and recent failures."""
     moment = _now(now)
-    stuck_seconds = duration_seconds(stuck_after)
-    if not isinstance(limit, int) or limit < 1:
+    stuck_seconds = duration_seconds(stuck_after, "stuck_after")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise AnsibleFilterError("limit must be a positive whole number")
-    rows = task_rows(tasks, moment)
-    pending = sorted((row for row in rows if row["status"] == PENDING), key=lambda row: -row["age_seconds"])
-    for row in pending:
+    rows = task_rows(_merge(tasks, pending), moment)
+    pending_rows = sorted((row for row in rows if row["status"] == PENDING), key=lambda row: -row["age_seconds"])
+    for row in pending_rows:
         row["stuck"] = row["age_seconds"] >= stuck_seconds
-    stuck = [row for row in pending if row["stuck"]]
+    stuck = [row for row in pending_rows if row["stuck"]]
     failures = sorted((row for row in rows if row["status"] in FAILURE_STATUSES), key=lambda row: row["completed"] or "", reverse=True)
 
     by_status = [{"status": status, "count": sum(1 for row in rows if row["status"] == status)} for status in COMPLETION_STATUSES + (PENDING,)]
@@ -185,44 +184,46 @@ def task_report_summary(tasks, now=None, stuck_after="6h", limit=10) -> dict:
     age_buckets = []
     lower = 0
     for label, upper in AGE_BUCKETS:
-        inside = [row for row in pending if row["age_seconds"] >= lower and (upper is None or row["age_seconds"] < upper)]
+        inside = [row for row in pending_rows if row["age_seconds"] >= lower and (upper is None or row["age_seconds"] < upper)]
         age_buckets.append(
             {"label": label, "count": len(inside), "stuck": sum(1 for row in inside if row["stuck"]), "fresh": sum(1 for row in inside if not row["stuck"])}
         )
         lower = upper or lower
 
     completed = [row for row in rows if row["status"] != PENDING]
-    succeeded = sum(1 for row in completed if row["status"] in ("SUCCESS", "WARNING"))
+    succeeded = sum(1 for row in completed if row["status"] in SUCCESS_STATUSES)
     created = sorted(row["created"] for row in rows if row["created"])
+    completed_total = len(completed) if completed_total is None else int(completed_total)
+    counts = {
+        "total": total,
+        "pending": len(pending_rows),
+        "stuck": len(stuck),
+        "completed": len(completed),
+        "failed": len(failures),
+        "success_rate": round(100.0 * succeeded / len(completed), 1) if completed else None,
+    }
+    reports = list(reports or [])
     return {
+        "tenant": tenant,
         "generated": format_timestamp(moment),
         "stuck_after": str(stuck_after),
         "stuck_after_seconds": stuck_seconds,
-        "counts": {
-            "total": total,
-            "pending": len(pending),
-            "stuck": len(stuck),
-            "completed": len(completed),
-            "failed": len(failures),
-            "success_rate": round(100.0 * succeeded / len(completed), 1) if completed else None,
-        },
+        "statuses": list(COMPLETION_STATUSES),
+        "counts": counts,
+        "truncated": completed_total > len(completed),
+        "completed_read": len(completed),
+        "completed_total": completed_total,
         "window": {"first_created": created[0] if created else None, "last_created": created[-1] if created else None},
         "by_status": by_status,
         "by_name": by_name,
         "by_source": by_source,
-        "pending": pending,
+        "pending": pending_rows,
         "pending_age_buckets": age_buckets,
         "oldest_stuck": stuck[:limit],
         "recent_failures": failures[:limit],
+        "reports": reports,
+        "stats": {"tenant": tenant, **{key: counts[key] for key in ("total", "pending", "stuck", "failed")}, "reports": reports},
     }
-
-
-def markdown_cell(value) -> str:
-    """``value`` as text that stays inside one Markdown table cell: ``|`` escaped, line breaks made spaces."""
-    if value is None:
-        return ""
-    text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    return text.replace("|", "\\|")
 
 
 class FilterModule:
@@ -232,5 +233,4 @@ class FilterModule:
         return {
             "task_rows": task_rows,
             "task_report_summary": task_report_summary,
-            "markdown_cell": markdown_cell,
         }

@@ -38,6 +38,8 @@ TASK_FIELDS = (
     "percentComplete",
     "taskDefinitionSummary",
 )
+# The statuses of a task that did its work (with warnings or not).
+SUCCESS_STATUSES = tuple(status for status in COMPLETION_STATUSES if status not in FAILURE_STATUSES)
 
 
 def is_pending(task: dict) -> bool:
@@ -64,3 +66,8 @@ def started_at(task: dict) -> datetime | None:
     """When a task started: when it was launched, else (never launched, or a launch time that is no date-time)
     when it was created; None when neither is a date-time."""
     return _instant(task.get("launched")) or _instant(task.get("created"))
+
+
+def completed_at(task: dict) -> datetime | None:
+    """When a task completed; None while it is pending or when its completion time is no date-time."""
+    return _instant(task.get("completed"))

@@ -8,12 +8,11 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sailpoint.isc.plugins.filter.task_report import (
     FilterModule,
-    duration_seconds,
     human_duration,
-    markdown_cell,
     task_report_summary,
     task_rows,
 )
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES
 
 NOW = "2024-05-17T12:00:00.000Z"
 
@@ -67,17 +66,6 @@ TASKS = [
         ],
     ),
 ]
-
-
-@pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("6h", 21600), ("2d", 172800), ("1h30m", 5400), ("45", 45), (45, 45)])
-def test_duration_seconds(text, seconds):
-    assert duration_seconds(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["6 hours", "-1h", "h", "1.5h", "", None, True, -3])
-def test_duration_seconds_refuses_nonsense(text):
-    with pytest.raises(AnsibleFilterError, match="stuck_after must"):
-        duration_seconds(text)
 
 
 @pytest.mark.parametrize("seconds, text", [(0, "0s"), (59, "59s"), (61, "1m"), (3600 * 5 + 1200, "5h 20m"), (86400 * 3 + 3600 * 4 + 7, "3d 4h"), (-5, "0s")])
@@ -194,19 +182,34 @@ def test_age_runs_from_launched_like_older_than():
     assert summary["window"]["first_created"] == "2024-05-17T02:00:00.000Z"
 
 
-@pytest.mark.parametrize(
-    "value, text",
-    [
-        ("Cloud | Aggregation", "Cloud \\| Aggregation"),
-        ("line one\nline two\r\nthree\rfour", "line one line two three four"),
-        (None, ""),
-        (42, "42"),
-        ("plain", "plain"),
-    ],
-)
-def test_markdown_cell(value, text):
-    assert markdown_cell(value) == text
+def test_summary_merges_a_separate_read_of_pending_tasks():
+    completed = [t for t in TASKS if t["completionStatus"]]
+    pending = [t for t in TASKS if not t["completionStatus"]]
+    # a task read as pending that completed before the second read is counted once, as completed
+    moved = dict(completed[0], completionStatus=None, completed=None)
+    summary = task_report_summary(completed, pending=pending + [moved], now=NOW)
+    assert summary["counts"] == task_report_summary(TASKS, now=NOW)["counts"]
+
+
+def test_summary_says_when_completed_tasks_were_left_out():
+    completed = [t for t in TASKS if t["completionStatus"]]
+    summary = task_report_summary(completed[:2], pending=[], completed_total=len(completed), now=NOW)
+    assert summary["truncated"] and summary["completed_read"] == 2 and summary["completed_total"] == 4
+    assert not task_report_summary(completed, completed_total=4, now=NOW)["truncated"]
+    assert not task_report_summary(TASKS, now=NOW)["truncated"]
+
+
+def test_summary_carries_the_tenant_the_reports_and_the_published_statistics():
+    summary = task_report_summary(TASKS, now=NOW, tenant="acme", reports=["/r/acme/task-report.json"])
+    assert summary["tenant"] == "acme" and summary["reports"] == ["/r/acme/task-report.json"]
+    assert summary["stats"] == {"tenant": "acme", "total": 7, "pending": 3, "stuck": 2, "failed": 2, "reports": ["/r/acme/task-report.json"]}
+    assert summary["statuses"] == list(COMPLETION_STATUSES)
+
+
+def test_summary_refuses_a_pending_list_that_is_not_one():
+    with pytest.raises(AnsibleFilterError, match="pending"):
+        task_report_summary(TASKS, pending="x")
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"task_rows", "task_report_summary", "markdown_cell"}
+    assert set(FilterModule().filters()) == {"task_rows", "task_report_summary"}

@@ -38,3 +38,21 @@ def test_timestamps_at_the_edges_of_the_calendar_are_no_date_time(text):
     with pytest.raises(ValueError, match="outside the years 1 to 9999"):
         parse_rfc3339(text)
     assert tasks.started_at({"launched": text, "created": None}) is None
+
+
+def test_success_statuses_are_the_completion_statuses_that_are_no_failure():
+    assert tasks.SUCCESS_STATUSES == ("SUCCESS", "WARNING")
+    assert set(tasks.SUCCESS_STATUSES) | set(tasks.FAILURE_STATUSES) == set(tasks.COMPLETION_STATUSES)
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        ({"completed": "2024-05-17T10:05:00.000+02:00"}, datetime(2024, 5, 17, 8, 5, tzinfo=timezone.utc)),
+        ({"completed": None}, None),
+        ({"completed": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_completed_at(task, expected):
+    assert tasks.completed_at(task) == expected
