@@ -67,8 +67,7 @@ tree: venv
 	mkdir -p $(TEST_HOME)/.ansible/test/cache $(TEST_HOME)/.config/pip
 	# ansible-test's environments install from the package index with this HOME: keep the user's pip settings.
 	if [ -f "$$HOME/.config/pip/pip.conf" ]; then cp "$$HOME/.config/pip/pip.conf" $(TEST_HOME)/.config/pip/; fi
-	pip_version=$$($(BIN)/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
-	install -m 644 tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ && mv $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+	$(BIN)/python tests/utils/seed_get_pip.py $(TEST_HOME)/.ansible/test/cache
 
 # Debian's Chromium looks at the HTML report in the browser tests; installed when missing (root only).
 system-deps:
@@ -144,8 +143,7 @@ newest-core: tree
 	if [ ! -f $(NEWEST_VENV)/.installed ] || [ requirements-newest.txt -nt $(NEWEST_VENV)/.installed ]; then \
 	  $(NEWEST_PYTHON) -m venv $(NEWEST_VENV) && $(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip && \
 	  $(NEWEST_VENV)/bin/python -m pip install --quiet -r requirements-newest.txt && touch $(NEWEST_VENV)/.installed; fi; \
-	pip_version=$$($(NEWEST_VENV)/bin/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
-	install -m 644 tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ && mv $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
+	$(NEWEST_VENV)/bin/python tests/utils/seed_get_pip.py $(TEST_HOME)/.ansible/test/cache; \
 	$(NEWEST_VENV)/bin/ansible --version | sed -n 1p; \
 	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
 	PATH=$(NEWEST_VENV)/bin:$$PATH ansible-test units --local --python 3.12 --color no --num-workers 2
