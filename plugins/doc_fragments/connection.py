@@ -70,10 +70,16 @@ options:
     default: 30.0
   retries:
     description:
-      - How many times a request answered with 429, 502, 503 or 504, or whose connection dropped, is repeated.
-      - A C(Retry-After) header is honoured; otherwise the wait grows exponentially (capped at 30 seconds) with jitter.
-      - Each retry leaves a warning.
+      - How many times a request is repeated after an answer or a failure that may pass.
+      - Reads (GET) and the token request are repeated after HTTP 429, 500, 502, 503 or 504, and after a connection
+        that failed or dropped.
       - A PATCH is repeated only after 429 or 503 or a failed connect, answers that guarantee it was not applied.
+        After a 500, 502 or 504 or a dropped connection the patch may have been applied, so it is not repeated.
+      - A C(Retry-After) header is always honoured; otherwise the wait grows exponentially (capped at 30 seconds) with
+        jitter.
+      - Each retry leaves a warning.
     type: int
     default: 5
+requirements:
+  - requests >= 2.31 (Python library, where the module runs; with the runbooks, the controller)
 """
