@@ -113,12 +113,17 @@ molecule: tree
 browser-tests: tree system-deps
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
-# The collection as users get it: build the tarball, install it, render every module's documentation, and
-# check the execution-environment metadata with ansible-builder.
+# The collection as users get it: build the tarball (with the release's CHANGELOG.rst), install it, render every
+# module's documentation. Then the execution environment: ansible-builder create turns the sample definition
+# (extensions/ee) into a build context from a fresh copy, the image's galaxy step is run on that context, and
+# ansible-builder introspect, as the image build does, must find the collection's Python requirements.
 package: tree
 	rm -rf $(BUILD)/dist $(INSTALLED)
 	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
 	@echo "CHECK ok: built $$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz)"
+	@tar -tzf $(BUILD)/dist/sailpoint-isc-*.tar.gz | grep -qx CHANGELOG.rst \
+	  || { echo "the tarball has no CHANGELOG.rst: release first (antsibull-changelog release)"; exit 1; }
+	@echo "CHECK ok: the tarball holds CHANGELOG.rst"
 	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
 	@echo "CHECK ok: installed into $(INSTALLED)"
 	@for module in $(MODULES); do \
@@ -130,12 +135,20 @@ package: tree
 	    || { echo "ansible-doc -t role sailpoint.isc.$$role did not render"; exit 1; }; \
 	  echo "CHECK ok: ansible-doc -t role sailpoint.isc.$$role"; done
 	@ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc -l sailpoint.isc
-	@ansible-builder introspect --sanitize $(INSTALLED) | grep "jsonpatch" >/dev/null && echo "CHECK ok: ansible-builder introspect finds the Python requirements"
-	# create resolves dependency files from the definition's folder and introspect from the collection root, so
-	# the definition is given to create from the collection root, as introspect reads it.
-	rm -rf $(BUILD)/ee && ln -sfn meta/execution-environment.yml $(COLLECTION)/execution-environment.yml
-	cd $(COLLECTION) && ansible-builder create -f execution-environment.yml -c $(BUILD)/ee >/dev/null && rm execution-environment.yml
-	@grep -q jsonpatch $(BUILD)/ee/_build/requirements.txt && echo "CHECK ok: ansible-builder create accepts meta/execution-environment.yml"
+	rm -rf $(COLLECTIONS)/ee $(COLLECTIONS)/ee-context $(COLLECTIONS)/ee-collections
+	cp -r $(COLLECTION)/extensions/ee $(COLLECTIONS)/ee && cp $(BUILD)/dist/sailpoint-isc-*.tar.gz $(COLLECTIONS)/ee/
+	ansible-builder create -f $(COLLECTIONS)/ee/execution-environment.yml -c $(COLLECTIONS)/ee-context >/dev/null
+	@tarball=$$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz); cmp -s $(BUILD)/dist/$$tarball $(COLLECTIONS)/ee-context/_build/$$tarball \
+	  || { echo "the EE build context has no copy of $$tarball"; exit 1; }; \
+	  echo "CHECK ok: ansible-builder create on extensions/ee: the build context holds $$tarball"
+	cd $(COLLECTIONS)/ee-context/_build && ANSIBLE_GALAXY_DISABLE_GPG_VERIFY=1 ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS)/ee-collections \
+	  ansible-galaxy collection install --offline -r requirements.yml -p $(COLLECTIONS)/ee-collections >/dev/null
+	@test -f $(COLLECTIONS)/ee-collections/ansible_collections/sailpoint/isc/MANIFEST.json && echo "CHECK ok: the image's galaxy step installs sailpoint.isc"
+	@introspected=$$(ansible-builder introspect --sanitize $(COLLECTIONS)/ee-collections); echo "$$introspected"; \
+	grep -v '^#' $(COLLECTION)/requirements.txt | while read -r requirement; do \
+	  grep -qF -- "- '$$requirement  # from collection sailpoint.isc'" <<<"$$introspected" \
+	    || { echo "ansible-builder introspect does not list $$requirement"; exit 1; }; done; \
+	echo "CHECK ok: ansible-builder introspect lists $$(grep -v '^#' $(COLLECTION)/requirements.txt | paste -sd ' ')"
 
 # A second run of sanity and units under the newest ansible-core, where a Python 3.12 exists.
 newest-core: tree
