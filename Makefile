@@ -26,7 +26,7 @@ DEMO_STUCK := 6
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule sanity demo-check lint emulator-tests browser-tests units package changelog-lint
+STAGES := newest-core integration molecule sanity demo-check lint emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -149,6 +149,27 @@ package: tree
 	  grep -qF -- "- '$$requirement  # from collection sailpoint.isc'" <<<"$$introspected" \
 	    || { echo "ansible-builder introspect does not list $$requirement"; exit 1; }; done; \
 	echo "CHECK ok: ansible-builder introspect lists $$(grep -v '^#' $(COLLECTION)/requirements.txt | paste -sd ' ')"
+
+# The documentation site in build/docs/html: antsibull-docs lints the collection's docs, then renders its plugin and
+# role docs with the extra pages of docs/docsite, and Sphinx builds the HTML. Any Sphinx warning fails the build,
+# except those that come from being offline, which tests/utils/docs_warnings.py lists as it tolerates them.
+docs: tree
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs lint-collection-docs --plugin-docs .
+	@echo "CHECK ok: antsibull-docs lint-collection-docs --plugin-docs"
+	rm -rf $(COLLECTIONS)/docsite && mkdir -m 700 $(COLLECTIONS)/docsite
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error \
+	  --project sailpoint.isc --copyright "sailpoint.isc contributors" --title "sailpoint.isc" --html-short-title "sailpoint.isc" \
+	  --dest-dir $(COLLECTIONS)/docsite sailpoint.isc >/dev/null
+	chmod og-w $(COLLECTIONS)/docsite/rst
+	cd $(COLLECTIONS)/docsite && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs --config-file antsibull-docs.cfg \
+	  collection --use-current --squash-hierarchy --fail-on-error --dest-dir rst sailpoint.isc
+	cd $(COLLECTIONS)/docsite && sphinx-build -b html -c . -q --keep-going -w warnings.txt rst html
+	$(BIN)/python tests/utils/docs_warnings.py $(COLLECTIONS)/docsite/warnings.txt
+	@for page in $$(sed -n 's/^ *- \([a-z_]*\)$$/\1/p' docs/docsite/extra-docs.yml); do \
+	  test -s $(COLLECTIONS)/docsite/html/docsite/$$page.html || { echo "the site has no page $$page"; exit 1; }; done; \
+	echo "CHECK ok: the site holds the extra pages $$(sed -n 's/^ *- \([a-z_]*\)$$/\1/p' docs/docsite/extra-docs.yml | paste -sd ' ')"
+	rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs && mv $(COLLECTIONS)/docsite/html $(BUILD)/docs/html
+	@echo "CHECK ok: the documentation site is in $(BUILD)/docs/html/index.html"
 
 # A second run of sanity and units under the newest ansible-core, where a Python 3.12 exists.
 newest-core: tree
