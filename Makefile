@@ -17,6 +17,7 @@ INSTALLED := $(BUILD)/installed
 # ansible-test sanity keeps its caches and per-test environments under ~/.ansible; keep them in the build folder.
 TEST_HOME := $(BUILD)/home
 NEWEST_VENV := $(ROOT)/.venv-newest
+OLDEST_VENV := $(ROOT)/.venv-oldest
 NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 # beside the copy of this make run, so that two runs never stop each other's emulator
 EMULATOR_STATE = $(COLLECTIONS)/emulator
@@ -26,7 +27,7 @@ DEMO_STUCK := 6
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule sanity demo-check lint emulator-tests browser-tests units package docs changelog-lint
+STAGES := newest-core integration molecule sanity demo-check oldest-core lint emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -182,6 +183,19 @@ newest-core: tree
 	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
 	PATH=$(NEWEST_VENV)/bin:$$PATH ansible-test units --local --python 3.12 --color no --num-workers 2
 
+# The oldest ansible-core that meta/runtime.yml admits, in its own venv: the unit tests, and the three runbooks against
+# the emulator. ansible-test units --local creates no venv of its own, so it needs no get-pip stand-in.
+oldest-core: tree
+	if [ ! -f $(OLDEST_VENV)/.installed ] || [ requirements-oldest.txt -nt $(OLDEST_VENV)/.installed ]; then \
+	  rm -rf $(OLDEST_VENV) && $(PYTHON) -m venv $(OLDEST_VENV) && $(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+	  $(OLDEST_VENV)/bin/python -m pip install --quiet -r requirements-oldest.txt && touch $(OLDEST_VENV)/.installed; fi
+	@required=$$(sed -n 's/^requires_ansible: *">=\(.*\)"$$/\1/p' meta/runtime.yml); \
+	installed=$$($(OLDEST_VENV)/bin/python -c 'from ansible.release import __version__; print(__version__)'); \
+	[ "$${installed%.*}" = "$${required%.*}" ] || { echo "requires_ansible is >=$$required, requirements-oldest.txt has $$installed"; exit 1; }; \
+	echo "CHECK ok: ansible-core $$installed, of the oldest series that requires_ansible >=$$required admits"
+	cd $(COLLECTION) && PATH=$(OLDEST_VENV)/bin:$$PATH ansible-test units --local --python 3.11 --color no --num-workers 2
+	$(BIN)/python tests/utils/runbooks_on_core.py $(OLDEST_VENV) $(COLLECTIONS) $(COLLECTIONS)/oldest-core
+
 bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/task_status_bulk.py
@@ -229,4 +243,4 @@ demo-reset:
 	rm -rf $(DEMO_STATE)
 
 clean:
-	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) tests/output
+	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) $(OLDEST_VENV) tests/output
