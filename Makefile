@@ -18,6 +18,7 @@ INSTALLED := $(BUILD)/installed
 TEST_HOME := $(BUILD)/home
 NEWEST_VENV := $(ROOT)/.venv-newest
 OLDEST_VENV := $(ROOT)/.venv-oldest
+IMPORTER_VENV := $(ROOT)/.venv-importer
 NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 # beside the copy of this make run, so that two runs never stop each other's emulator
 EMULATOR_STATE = $(COLLECTIONS)/emulator
@@ -27,7 +28,7 @@ DEMO_STUCK := 6
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule sanity demo-check oldest-core lint emulator-tests browser-tests units package docs changelog-lint
+STAGES := newest-core integration molecule sanity demo-check oldest-core galaxy-importer lint emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -122,7 +123,7 @@ package: tree
 	rm -rf $(BUILD)/dist $(INSTALLED)
 	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
 	@echo "CHECK ok: built $$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz)"
-	@tar -tzf $(BUILD)/dist/sailpoint-isc-*.tar.gz | grep -qx CHANGELOG.rst \
+	@tar -tzf $(BUILD)/dist/sailpoint-isc-*.tar.gz | grep -x CHANGELOG.rst >/dev/null \
 	  || { echo "the tarball has no CHANGELOG.rst: release first (antsibull-changelog release)"; exit 1; }
 	@echo "CHECK ok: the tarball holds CHANGELOG.rst"
 	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
@@ -150,6 +151,21 @@ package: tree
 	  grep -qF -- "- '$$requirement  # from collection sailpoint.isc'" <<<"$$introspected" \
 	    || { echo "ansible-builder introspect does not list $$requirement"; exit 1; }; done; \
 	echo "CHECK ok: ansible-builder introspect lists $$(grep -v '^#' $(COLLECTION)/requirements.txt | paste -sd ' ')"
+
+# Galaxy's own importer on the built tarball, as Galaxy runs it on upload (ansible-lint on, ansible-test off: see
+# tests/utils/galaxy-importer.cfg), from a venv of its own; a single warning or error it reports fails the stage.
+galaxy-importer: tree
+	if [ ! -f $(IMPORTER_VENV)/.installed ] || [ requirements-importer.txt -nt $(IMPORTER_VENV)/.installed ]; then \
+	  rm -rf $(IMPORTER_VENV) && $(PYTHON) -m venv $(IMPORTER_VENV) && $(IMPORTER_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+	  $(IMPORTER_VENV)/bin/python -m pip install --quiet -r requirements-importer.txt && touch $(IMPORTER_VENV)/.installed; fi
+	rm -rf $(COLLECTIONS)/dist && cd $(COLLECTION) && ansible-galaxy collection build --output-path $(COLLECTIONS)/dist . >/dev/null
+	cd $(COLLECTIONS) && PATH=$(IMPORTER_VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(COLLECTION)/tests/utils/galaxy-importer.cfg \
+	  $(IMPORTER_VENV)/bin/python -m galaxy_importer.main dist/sailpoint-isc-*.tar.gz | tee importer.log
+	@grep -qF "...ansible-lint run complete" $(COLLECTIONS)/importer.log && grep -qxF "Importer processing completed successfully" $(COLLECTIONS)/importer.log \
+	  || { echo "galaxy-importer did not lint and import the collection"; exit 1; }
+	@problems=$$(grep -cE '^(WARNING|ERROR|CRITICAL):' $(COLLECTIONS)/importer.log || true); \
+	[ "$$problems" = 0 ] || { echo "galaxy-importer reported $$problems warning(s) or error(s)"; exit 1; }; \
+	echo "CHECK ok: galaxy-importer $$($(IMPORTER_VENV)/bin/python -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))') imports $$(basename $(COLLECTIONS)/dist/*.tar.gz), ansible-lint included: 0 errors, 0 warnings"
 
 # The documentation site in build/docs/html: antsibull-docs lints the collection's docs, then renders its plugin and
 # role docs with the extra pages of docs/docsite, and Sphinx builds the HTML. Any Sphinx warning fails the build,
@@ -243,4 +259,4 @@ demo-reset:
 	rm -rf $(DEMO_STATE)
 
 clean:
-	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) $(OLDEST_VENV) tests/output
+	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) $(OLDEST_VENV) $(IMPORTER_VENV) tests/output
