@@ -182,9 +182,9 @@ docs: tree
 	  collection --use-current --squash-hierarchy --fail-on-error --dest-dir rst sailpoint.isc
 	cd $(COLLECTIONS)/docsite && sphinx-build -b html -c . -q --keep-going -w warnings.txt rst html
 	$(BIN)/python tests/utils/docs_warnings.py $(COLLECTIONS)/docsite/warnings.txt
-	@for page in $$(sed -n 's/^ *- \([a-z_]*\)$$/\1/p' docs/docsite/extra-docs.yml); do \
-	  test -s $(COLLECTIONS)/docsite/html/docsite/$$page.html || { echo "the site has no page $$page"; exit 1; }; done; \
-	echo "CHECK ok: the site holds the extra pages $$(sed -n 's/^ *- \([a-z_]*\)$$/\1/p' docs/docsite/extra-docs.yml | paste -sd ' ')"
+	@pages=$$($(BIN)/python -c 'import sys, yaml; print(*(entry if isinstance(entry, str) else entry["ref"] for section in yaml.safe_load(open(sys.argv[1]))["sections"] for entry in section["toctree"]))' $(COLLECTION)/docs/docsite/extra-docs.yml); \
+	for page in $$pages; do test -s $(COLLECTIONS)/docsite/html/docsite/$$page.html || { echo "the site has no page $$page"; exit 1; }; done; \
+	echo "CHECK ok: the site holds the extra pages $$pages"
 	rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs && mv $(COLLECTIONS)/docsite/html $(BUILD)/docs/html
 	@echo "CHECK ok: the documentation site is in $(BUILD)/docs/html/index.html"
 
