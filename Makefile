@@ -17,6 +17,8 @@ INSTALLED := $(BUILD)/installed
 # ansible-test sanity keeps its caches and per-test environments under ~/.ansible; keep them in the build folder.
 TEST_HOME := $(BUILD)/home
 NEWEST_VENV := $(ROOT)/.venv-newest
+OLDEST_VENV := $(ROOT)/.venv-oldest
+IMPORTER_VENV := $(ROOT)/.venv-importer
 NEWEST_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 # beside the copy of this make run, so that two runs never stop each other's emulator
 EMULATOR_STATE = $(COLLECTIONS)/emulator
@@ -31,7 +33,7 @@ AWX_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule sanity demo-check navigator runner lint proxy emulator-tests browser-tests units package changelog-lint
+STAGES := newest-core integration molecule sanity demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -72,8 +74,7 @@ tree: venv
 	mkdir -p $(TEST_HOME)/.ansible/test/cache $(TEST_HOME)/.config/pip
 	# ansible-test's environments install from the package index with this HOME: keep the user's pip settings.
 	if [ -f "$$HOME/.config/pip/pip.conf" ]; then cp "$$HOME/.config/pip/pip.conf" $(TEST_HOME)/.config/pip/; fi
-	pip_version=$$($(BIN)/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
-	install -m 644 tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ && mv $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+	$(BIN)/python tests/utils/seed_get_pip.py $(TEST_HOME)/.ansible/test/cache
 
 # Debian's Chromium looks at the HTML report in the browser tests; installed when missing (root only).
 system-deps:
@@ -156,12 +157,17 @@ molecule: tree
 browser-tests: tree system-deps
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
 
-# The collection as users get it: build the tarball, install it, render every module's documentation, and
-# check the execution-environment metadata with ansible-builder.
+# The collection as users get it: build the tarball (with the release's CHANGELOG.rst), install it, render every
+# module's documentation. Then the execution environment: ansible-builder create turns the sample definition
+# (extensions/ee) into a build context from a fresh copy, the image's galaxy step is run on that context, and
+# ansible-builder introspect, as the image build does, must find the collection's Python requirements.
 package: tree
 	rm -rf $(BUILD)/dist $(INSTALLED)
 	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
 	@echo "CHECK ok: built $$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz)"
+	@tar -tzf $(BUILD)/dist/sailpoint-isc-*.tar.gz | grep -x CHANGELOG.rst >/dev/null \
+	  || { echo "the tarball has no CHANGELOG.rst: release first (antsibull-changelog release)"; exit 1; }
+	@echo "CHECK ok: the tarball holds CHANGELOG.rst"
 	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
 	@echo "CHECK ok: installed into $(INSTALLED)"
 	@for module in $(MODULES); do \
@@ -173,12 +179,56 @@ package: tree
 	    || { echo "ansible-doc -t role sailpoint.isc.$$role did not render"; exit 1; }; \
 	  echo "CHECK ok: ansible-doc -t role sailpoint.isc.$$role"; done
 	@ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc -l sailpoint.isc
-	@ansible-builder introspect --sanitize $(INSTALLED) | grep "jsonpatch" >/dev/null && echo "CHECK ok: ansible-builder introspect finds the Python requirements"
-	# create resolves dependency files from the definition's folder and introspect from the collection root, so
-	# the definition is given to create from the collection root, as introspect reads it.
-	rm -rf $(BUILD)/ee && ln -sfn meta/execution-environment.yml $(COLLECTION)/execution-environment.yml
-	cd $(COLLECTION) && ansible-builder create -f execution-environment.yml -c $(BUILD)/ee >/dev/null && rm execution-environment.yml
-	@grep -q jsonpatch $(BUILD)/ee/_build/requirements.txt && echo "CHECK ok: ansible-builder create accepts meta/execution-environment.yml"
+	rm -rf $(COLLECTIONS)/ee $(COLLECTIONS)/ee-context $(COLLECTIONS)/ee-collections
+	cp -r $(COLLECTION)/extensions/ee $(COLLECTIONS)/ee && cp $(BUILD)/dist/sailpoint-isc-*.tar.gz $(COLLECTIONS)/ee/
+	ansible-builder create -f $(COLLECTIONS)/ee/execution-environment.yml -c $(COLLECTIONS)/ee-context >/dev/null
+	@tarball=$$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz); cmp -s $(BUILD)/dist/$$tarball $(COLLECTIONS)/ee-context/_build/$$tarball \
+	  || { echo "the EE build context has no copy of $$tarball"; exit 1; }; \
+	  echo "CHECK ok: ansible-builder create on extensions/ee: the build context holds $$tarball"
+	cd $(COLLECTIONS)/ee-context/_build && ANSIBLE_GALAXY_DISABLE_GPG_VERIFY=1 ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS)/ee-collections \
+	  ansible-galaxy collection install --offline -r requirements.yml -p $(COLLECTIONS)/ee-collections >/dev/null
+	@test -f $(COLLECTIONS)/ee-collections/ansible_collections/sailpoint/isc/MANIFEST.json && echo "CHECK ok: the image's galaxy step installs sailpoint.isc"
+	@introspected=$$(ansible-builder introspect --sanitize $(COLLECTIONS)/ee-collections); echo "$$introspected"; \
+	grep -v '^#' $(COLLECTION)/requirements.txt | while read -r requirement; do \
+	  grep -qF -- "- '$$requirement  # from collection sailpoint.isc'" <<<"$$introspected" \
+	    || { echo "ansible-builder introspect does not list $$requirement"; exit 1; }; done; \
+	echo "CHECK ok: ansible-builder introspect lists $$(grep -v '^#' $(COLLECTION)/requirements.txt | paste -sd ' ')"
+
+# Galaxy's own importer on the built tarball, as Galaxy runs it on upload (ansible-lint on, ansible-test off: see
+# tests/utils/galaxy-importer.cfg), from a venv of its own; a single warning or error it reports fails the stage.
+galaxy-importer: tree
+	if [ ! -f $(IMPORTER_VENV)/.installed ] || [ requirements-importer.txt -nt $(IMPORTER_VENV)/.installed ]; then \
+	  rm -rf $(IMPORTER_VENV) && $(PYTHON) -m venv $(IMPORTER_VENV) && $(IMPORTER_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+	  $(IMPORTER_VENV)/bin/python -m pip install --quiet -r requirements-importer.txt && touch $(IMPORTER_VENV)/.installed; fi
+	rm -rf $(COLLECTIONS)/dist && cd $(COLLECTION) && ansible-galaxy collection build --output-path $(COLLECTIONS)/dist . >/dev/null
+	cd $(COLLECTIONS) && PATH=$(IMPORTER_VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(COLLECTION)/tests/utils/galaxy-importer.cfg \
+	  $(IMPORTER_VENV)/bin/python -m galaxy_importer.main dist/sailpoint-isc-*.tar.gz | tee importer.log
+	@grep -qF "...ansible-lint run complete" $(COLLECTIONS)/importer.log && grep -qxF "Importer processing completed successfully" $(COLLECTIONS)/importer.log \
+	  || { echo "galaxy-importer did not lint and import the collection"; exit 1; }
+	@problems=$$(grep -cE '^(WARNING|ERROR|CRITICAL):' $(COLLECTIONS)/importer.log || true); \
+	[ "$$problems" = 0 ] || { echo "galaxy-importer reported $$problems warning(s) or error(s)"; exit 1; }; \
+	echo "CHECK ok: galaxy-importer $$($(IMPORTER_VENV)/bin/python -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))') imports $$(basename $(COLLECTIONS)/dist/*.tar.gz), ansible-lint included: 0 errors, 0 warnings"
+
+# The documentation site in build/docs/html: antsibull-docs lints the collection's docs, then renders its plugin and
+# role docs with the extra pages of docs/docsite, and Sphinx builds the HTML. Any Sphinx warning fails the build,
+# except those that come from being offline, which tests/utils/docs_warnings.py lists as it tolerates them.
+docs: tree
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs lint-collection-docs --plugin-docs .
+	@echo "CHECK ok: antsibull-docs lint-collection-docs --plugin-docs"
+	rm -rf $(COLLECTIONS)/docsite && mkdir -m 700 $(COLLECTIONS)/docsite
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error \
+	  --project sailpoint.isc --copyright "sailpoint.isc contributors" --title "sailpoint.isc" --html-short-title "sailpoint.isc" \
+	  --dest-dir $(COLLECTIONS)/docsite sailpoint.isc >/dev/null
+	chmod og-w $(COLLECTIONS)/docsite/rst
+	cd $(COLLECTIONS)/docsite && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs --config-file antsibull-docs.cfg \
+	  collection --use-current --squash-hierarchy --fail-on-error --dest-dir rst sailpoint.isc
+	cd $(COLLECTIONS)/docsite && sphinx-build -b html -c . -q --keep-going -w warnings.txt rst html
+	$(BIN)/python tests/utils/docs_warnings.py $(COLLECTIONS)/docsite/warnings.txt
+	@pages=$$($(BIN)/python -c 'import sys, yaml; print(*(entry if isinstance(entry, str) else entry["ref"] for section in yaml.safe_load(open(sys.argv[1]))["sections"] for entry in section["toctree"]))' $(COLLECTION)/docs/docsite/extra-docs.yml); \
+	for page in $$pages; do test -s $(COLLECTIONS)/docsite/html/docsite/$$page.html || { echo "the site has no page $$page"; exit 1; }; done; \
+	echo "CHECK ok: the site holds the extra pages $$pages"
+	rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs && mv $(COLLECTIONS)/docsite/html $(BUILD)/docs/html
+	@echo "CHECK ok: the documentation site is in $(BUILD)/docs/html/index.html"
 
 # A second run of sanity and units under the newest ansible-core, where a Python 3.12 exists.
 newest-core: tree
@@ -186,11 +236,23 @@ newest-core: tree
 	if [ ! -f $(NEWEST_VENV)/.installed ] || [ requirements-newest.txt -nt $(NEWEST_VENV)/.installed ]; then \
 	  $(NEWEST_PYTHON) -m venv $(NEWEST_VENV) && $(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip && \
 	  $(NEWEST_VENV)/bin/python -m pip install --quiet -r requirements-newest.txt && touch $(NEWEST_VENV)/.installed; fi; \
-	pip_version=$$($(NEWEST_VENV)/bin/python -c 'import re, ansible_test, pathlib; print(re.search(r"pip=.(\d[\d.]*)", (pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py").read_text()).group(1))'); \
-	install -m 644 tests/utils/get_pip_stub.py $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ && mv $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py.$$$$ $(TEST_HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
+	$(NEWEST_VENV)/bin/python tests/utils/seed_get_pip.py $(TEST_HOME)/.ansible/test/cache; \
 	$(NEWEST_VENV)/bin/ansible --version | sed -n 1p; \
 	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
 	PATH=$(NEWEST_VENV)/bin:$$PATH ansible-test units --local --python 3.12 --color no --num-workers 2
+
+# The oldest ansible-core that meta/runtime.yml admits, in its own venv: the unit tests, and the three runbooks against
+# the emulator. ansible-test units --local creates no venv of its own, so it needs no get-pip stand-in.
+oldest-core: tree
+	if [ ! -f $(OLDEST_VENV)/.installed ] || [ requirements-oldest.txt -nt $(OLDEST_VENV)/.installed ]; then \
+	  rm -rf $(OLDEST_VENV) && $(PYTHON) -m venv $(OLDEST_VENV) && $(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip && \
+	  $(OLDEST_VENV)/bin/python -m pip install --quiet -r requirements-oldest.txt && touch $(OLDEST_VENV)/.installed; fi
+	@required=$$(sed -n 's/^requires_ansible: *">=\(.*\)"$$/\1/p' meta/runtime.yml); \
+	installed=$$($(OLDEST_VENV)/bin/python -c 'from ansible.release import __version__; print(__version__)'); \
+	[ "$${installed%.*}" = "$${required%.*}" ] || { echo "requires_ansible is >=$$required, requirements-oldest.txt has $$installed"; exit 1; }; \
+	echo "CHECK ok: ansible-core $$installed, of the oldest series that requires_ansible >=$$required admits"
+	cd $(COLLECTION) && PATH=$(OLDEST_VENV)/bin:$$PATH ansible-test units --local --python 3.11 --color no --num-workers 2
+	$(BIN)/python tests/utils/runbooks_on_core.py $(OLDEST_VENV) $(COLLECTIONS) $(COLLECTIONS)/oldest-core
 
 bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py
@@ -241,4 +303,4 @@ demo-reset:
 	rm -rf $(DEMO_STATE)
 
 clean:
-	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) tests/output
+	rm -rf $(BUILD) $(VENV) $(NEWEST_VENV) $(OLDEST_VENV) $(IMPORTER_VENV) tests/output

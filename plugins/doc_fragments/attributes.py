@@ -16,3 +16,14 @@ attributes:
     support: N/A
     details: The module never changes anything, so it has no difference to show.
 """
+
+    # for every module of the action group in meta/runtime.yml
+    ACTION_GROUP = r"""
+attributes:
+  action_group:
+    description: Use C(group/sailpoint.isc.isc) in C(module_defaults) to set defaults for this module.
+    details: The connection options are the ones usually set once this way for every module of the collection.
+    support: full
+    membership:
+      - sailpoint.isc.isc
+"""

@@ -100,4 +100,6 @@ options:
       - If not set, the value of the E(SAIL_RATE_LIMIT) environment variable is used.
     type: str
     default: 100/10
+requirements:
+  - requests >= 2.31 (Python library, where the module runs; with the runbooks, the controller)
 """

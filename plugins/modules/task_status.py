@@ -23,9 +23,10 @@ description:
 author:
   - sailpoint.isc maintainers (@sailpoint-isc)
 requirements:
-  - jsonpatch
+  - jsonpatch >= 1.32 (Python library, where the module runs)
 extends_documentation_fragment:
   - sailpoint.isc.connection
+  - sailpoint.isc.attributes.ACTION_GROUP
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying the target.

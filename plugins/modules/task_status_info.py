@@ -17,11 +17,10 @@ description:
 version_added: 1.0.0
 author:
   - sailpoint.isc maintainers (@sailpoint-isc)
-requirements:
-  - requests
 extends_documentation_fragment:
   - sailpoint.isc.connection
   - sailpoint.isc.attributes.INFO_MODULE
+  - sailpoint.isc.attributes.ACTION_GROUP
 options:
   id:
     description:
