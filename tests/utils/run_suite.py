@@ -90,6 +90,7 @@ COUNTERS = {
     "changelog-lint": changelog_counts,
     "molecule": molecule_counts,
     "package": check_counts,
+    "eda": lambda log: f"{pytest_counts(log)}; {check_counts(log)}",
     "newest-core": lambda log: f"{sanity_counts(log)}; units: {pytest_counts(log)}" if "CHECK skipped" not in log else check_counts(log),
 }
 
