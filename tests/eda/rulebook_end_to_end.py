@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -85,7 +86,7 @@ class Tenant:
         return {task["id"]: task for task in self.control("GET", "tasks", tenant=self.name)}
 
     def insert(self, *tasks) -> list:
-        return self.control("POST", "tasks", {"tenant": self.name, "tasks": list(tasks)})["tasks"]
+        return self.control("POST", "tasks", {"tenant": self.name, "tasks": [dict({"id": uuid.uuid4().hex}, **task) for task in tasks]})["tasks"]
 
     def set(self, task_id: str, **fields) -> dict:
         return self.control("PATCH", f"tasks/{task_id}", {"tenant": self.name, "set": fields})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -22,6 +23,7 @@ from conftest import ago, iso
 
 from ansible_collections.sailpoint.isc.extensions.eda.plugins.event_source import task_status
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscError, OptionError, ServerError
+from ansible_collections.sailpoint.isc.plugins.module_utils._redact import secret_forms
 
 SOURCE_FILE = Path(task_status.__file__)
 ALL_KINDS = ["stuck", "failed", "completed", "error"]
@@ -274,8 +276,9 @@ def test_restart_announces_the_tasks_still_stuck_again_but_no_earlier_failure(is
         ({"announce_existing_failures": "sometimes"}, "announce_existing_failures must be true, false or a duration"),
         ({"older_then": "1h"}, "unknown argument older_then"),
         ({"api_version": "v9"}, "api_version"),
-        ({"timeout": -1}, "timeout must be a positive number"),
-        ({"base_url": "acme.api.identitynow.com"}, "base_url 'acme.api.identitynow.com' is not an http(s) URL"),
+        # the connection options' own checks, whose words are theirs
+        ({"timeout": -1}, "timeout must be"),
+        ({"base_url": "acme.api.identitynow.com"}, "is not an http(s) URL"),
         ({"base_url": None}, "no tenant given: set base_url (or SAIL_BASE_URL)"),
         ({"client_secret": None}, "client_id is set but client_secret is not"),
     ],
@@ -408,6 +411,53 @@ def test_refused_credentials_become_an_error_event_and_stop_the_source(isc, capl
     assert error["kind"] == "error" and "client_id" in error["error"]
     assert raised.value.message.startswith("sailpoint.isc.task_status: stopped, polling again cannot succeed")
     assert wrong not in raised.value.message and wrong not in json.dumps(seen) and wrong not in caplog.text
+
+
+@pytest.mark.parametrize("malformed", ["not_json", "html_page", "items_not_objects", "total_count", "missing_fields", "wrong_type"])
+def test_an_answer_that_is_not_what_isc_sends_becomes_an_error_event_and_polling_goes_on(isc, malformed):
+    recent = sorted(task_id for task_id, task in isc.tasks().items() if task["completionStatus"] is None and task["launched"] > ago(hours=1))
+    seen = {}
+
+    def steps(number, events):
+        seen[number] = events
+        if number == 1:
+            isc.faults_or_skip(malformed=[malformed], malformed_on=["list", "pending"], fault_seed=1)
+            isc.finish(recent[0], "ERROR")
+        if number == 2:
+            isc.faults()
+        return number < 3
+
+    run_source(isc, steps, older_than="1h", events=ALL_KINDS)
+
+    (error,) = seen[2]
+    assert error["kind"] == "error" and error["task"] is None
+    assert summary(seen[3]) == [("failed", recent[0])]
+
+
+def test_secrets_echoed_by_a_broken_server_reach_no_event_and_no_log(isc, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = isc.clients["api"]["client_secret"]
+    # the token request is answered with itself, client secret included, in every encoding
+    isc.faults_or_skip(echo="all", echo_on=["token"])
+    seen = {}
+
+    def steps(number, events):
+        seen[number] = events
+        if number == 1:
+            # then the task listings, with the access token in their Authorization header
+            isc.faults(echo="all", echo_on=["list", "pending"])
+        if number == 2:
+            isc.faults()
+        return number < 3
+
+    run_source(isc, steps, older_than="1h")
+
+    assert [event["kind"] for event in seen[1] + seen[2]] == ["error", "error"]
+    assert seen[3] and {event["kind"] for event in seen[3]} == {"stuck"}
+    text = json.dumps(seen) + caplog.text
+    assert "Internal Server Error" in text or "500" in text
+    assert not [form for form in secret_forms(secret) if form in text]
+    assert not re.search(r"eyJ[\w-]{10,}\.[\w-]{10,}\.", text), "an access token (a JWT) leaked"
 
 
 def test_a_listing_that_is_not_task_statuses_is_blamed_on_the_server():

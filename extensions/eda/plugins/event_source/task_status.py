@@ -26,9 +26,10 @@ description:
     (remediation is idempotent), and transitions that happened while it was down are not, except failures within
     O(announce_existing_failures).
   - Transient errors (HTTP 429 and 5xx, connection failures, timeouts) are retried by the client; a poll that still
-    fails becomes an V(error) event and polling goes on. An error that polling again cannot cure (credentials
-    refused, missing rights, a request ISC refuses) becomes an V(error) event and then stops the source. A bad
-    argument stops the source before any request, with a message naming the argument.
+    fails, or meets an answer that is not what ISC sends, becomes an V(error) event and polling goes on. An error
+    that polling again cannot cure (credentials refused, missing rights, a request ISC refuses, an unknown tenant)
+    becomes an V(error) event and then stops the source. A bad argument stops the source before any request, with a
+    message naming the argument.
   - The connection options are those of the collection's modules, with the same C(SAIL_*) environment fallbacks.
     The source only reads; a read-only API client is enough.
 extends_documentation_fragment:
@@ -117,11 +118,13 @@ from ansible_collections.sailpoint.isc.plugins.module_utils import _connection  
 from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # noqa: E402  pylint: disable=wrong-import-position
+    AuthenticationError,
+    BadRequestError,
+    ForbiddenError,
     IscError,
+    NotFoundError,
     OptionError,
-    RateLimitedError,
     ServerError,
-    TransportError,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import (  # noqa: E402  pylint: disable=wrong-import-position
@@ -146,8 +149,9 @@ SOURCE_SPEC = {
     "events": {"type": "list", "elements": "str", "choices": list(KINDS), "default": ["stuck", "failed", "error"]},
     "announce_existing_failures": {"type": "raw", "default": False},
 }
-# Errors that another poll may well not meet; any other error repeats at every poll until someone fixes the cause.
-TRANSIENT_ERRORS = (ServerError, TransportError, RateLimitedError)
+# Errors that repeat at every poll until someone changes the configuration (credentials refused, rights missing, a
+# request ISC refuses, a tenant that is not there); any other error, an outage or a garbled answer, may pass.
+LASTING_ERRORS = (AuthenticationError, ForbiddenError, BadRequestError, NotFoundError, OptionError)
 # A task becomes visible to the list a little after its creation time, and ISC's Date header has whole seconds:
 # completions of tasks created this long before the previous read are looked for again (and deduplicated by id).
 LOOKBACK = timedelta(minutes=10)
@@ -338,9 +342,11 @@ class TaskWatcher:
             total = int(response.headers["X-Total-Count"])
             page = response.json()
         except (KeyError, ValueError):
-            raise IscError(f"GET {collection} with count=true answered HTTP {response.status_code} without an X-Total-Count header or a JSON list") from None
+            raise ServerError(f"GET {collection} with count=true answered HTTP {response.status_code} without an X-Total-Count header or a JSON list") from None
+        if not isinstance(page, list):
+            raise ServerError(f"GET {collection} answered {type(page).__name__} where ISC sends a list of TaskStatus")
         # the oldest completed task changes when one leaves ISC's 90 days, which a count alone could hide
-        oldest = page[0].get("id") if isinstance(page, list) and page and isinstance(page[0], dict) else None
+        oldest = next((task["id"] for task in _checked(page)), None)
         return Probe((pending, total, oldest), _server_time(response) or self.now())
 
     def _selected(self, task: dict) -> bool:
@@ -489,7 +495,7 @@ class TaskStatusSource:
                 logger.warning("polling %s failed (%d in a row): %s", self.watcher.tenant, failures, message)
                 if "error" in self.settings.events:
                     await queue.put(self.watcher.event("error", None, self.watcher.now(), error=message, consecutive_failures=failures))
-                if not isinstance(error, TRANSIENT_ERRORS):
+                if isinstance(error, LASTING_ERRORS):
                     raise IscError(f"{NAME}: stopped, polling again cannot succeed: {message}", status=error.status) from None
                 events = []
             for event in events:
