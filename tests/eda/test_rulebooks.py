@@ -83,6 +83,7 @@ def test_the_playbook_closes_what_the_source_announces(path):
     assert extra_vars["stuck_tasks_unique_names"] == arguments["unique_name"] == ["Identity Refresh"]
     assert extra_vars["stuck_tasks_types"] == arguments["type"] == ["IDENTITY_REFRESH"]
     assert extra_vars["stuck_tasks_source_ids"] == arguments["source_id"] == ["s1"]
+    assert extra_vars["stuck_tasks_max_tasks"] == 25
     # the failure notice leaves out the tasks this very rule closed, by the progress note the rule gives them
     (notify,) = [rule for rule in ruleset["rules"] if rule["name"] == "Report a failed task"]
     assert f'event.task.progress != "{extra_vars["stuck_tasks_progress_note"]}"' in notify["condition"]
