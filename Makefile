@@ -33,7 +33,7 @@ AWX_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule sanity demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
+STAGES := newest-core integration molecule eda sanity demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -45,7 +45,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_LOCALHOST_WARNING := 0
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
 
-.PHONY: help demo demo-reset demo-check test venv tree system-deps $(STAGES) bench format clean
+.PHONY: help demo demo-reset demo-check test venv tree system-deps java-runtime $(STAGES) bench format clean
 
 help:
 	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
@@ -81,6 +81,12 @@ system-deps:
 	@if ! command -v chromium >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: apt-get install chromium"; exit 1; fi; fi
+
+# ansible-rulebook runs its rules engine on Java 17: Debian's headless runtime is installed when java is missing (root only).
+java-runtime:
+	@if ! command -v java >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "java is missing: apt-get install openjdk-17-jre-headless"; exit 1; fi; fi
 
 test: venv
 	$(BIN)/python tests/utils/run_suite.py --jobs $(TEST_JOBS) $(STAGES)
@@ -156,6 +162,22 @@ molecule: tree
 
 browser-tests: tree system-deps
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+
+# Event-Driven Ansible: the task_status event source's tests against the emulator, the EDA page and ansible-lint on
+# extensions/eda, then the real ansible-rulebook running the rulebooks against the emulator; it prints the detection
+# latency, the API calls per poll and the monthly cost of polling.
+eda: tree java-runtime
+	cd $(COLLECTIONS) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider ansible_collections/sailpoint/isc/tests/eda
+	cd $(COLLECTION) && rstcheck --report-level warning docs/docsite/rst/eda.rst
+	@echo "CHECK ok: docs/docsite/rst/eda.rst is valid reStructuredText"
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint extensions/eda
+	@echo "CHECK ok: ansible-lint (production profile) passes the event source and the rulebooks"
+	# ansible-lint must read the rulebooks as rulebooks: one without sources fails ansible-rulebook's schema
+	cd $(COLLECTION) && sed 's/^  sources:/  event_sources:/' extensions/eda/rulebooks/clear_stuck_tasks.yml > extensions/eda/rulebooks/broken.yml && \
+	  { ! ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint -f pep8 extensions/eda/rulebooks/broken.yml > $(COLLECTIONS)/broken-rulebook.lint 2>&1; } && \
+	  grep -q "schema\[rulebook\]" $(COLLECTIONS)/broken-rulebook.lint && rm extensions/eda/rulebooks/broken.yml
+	@echo "CHECK ok: ansible-lint checks the rulebooks against ansible-rulebook's schema"
+	cd $(COLLECTION) && $(BIN)/python tests/eda/rulebook_end_to_end.py --collections $(COLLECTIONS) --work $(COLLECTIONS)/eda
 
 # The collection as users get it: build the tarball (with the release's CHANGELOG.rst), install it, render every
 # module's documentation. Then the execution environment: ansible-builder create turns the sample definition

@@ -91,6 +91,7 @@ COUNTERS = {
     "molecule": molecule_counts,
     "package": check_counts,
     "oldest-core": lambda log: f"units: {pytest_counts(log)}; {check_counts(log)}",
+    "eda": lambda log: f"{pytest_counts(log)}; {check_counts(log)}",
     "newest-core": lambda log: f"{sanity_counts(log)}; units: {pytest_counts(log)}" if "CHECK skipped" not in log else check_counts(log),
 }
 
