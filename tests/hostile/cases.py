@@ -8,6 +8,8 @@
   for a value from the environment, its variable), before any HTTP request.
 - ``either``: a value a user may mean (or one only ISC can judge): accepted, refused naming the option before any
   request, or an HTTP failure; never a traceback.
+- ``fail-fast``: an address where nothing (or nothing speaking HTTP) answers: a failure at the first attempt that
+  names the option to check.
 
 Placeholders in strings, filled in at run time: ``{base_url}`` (the emulator's first tenant), ``{hostport}``
 (its 127.0.0.1:PORT), ``{pending}`` and ``{completed}`` (ids of tasks created for the case).
@@ -220,6 +222,11 @@ def _connection_cases():
         Case("base_url-dot-segments", INFO, url, {url: "{base_url}/../globex"}, "either"),
         Case("base_url-upper-case-scheme", INFO, url, {url: "HTTP://{hostport}/acme"}, "either"),
         Case("base_url-and-tenant", INFO, "tenant", {"tenant": "acme"}),
+        # with the default retries: where nothing (or nothing speaking HTTP) answers, a retry cannot help
+        Case("base_url-closed-port", INFO, url, {url: "http://127.0.0.1:1/acme", "retries": DROP}, "fail-fast"),
+        Case("base_url-unresolvable-host", INFO, url, {url: "https://acme.api.identitynow.invalid", "retries": DROP}, "fail-fast"),
+        Case("base_url-https-on-an-http-port", INFO, url, {url: "https://{hostport}/acme", "retries": DROP}, "fail-fast"),
+        Case("tenant-unresolvable", INFO, "tenant", {"tenant": "no-such-tenant", url: DROP, "retries": DROP}, "fail-fast"),
         Case("tenant-dotted", INFO, "tenant", {"tenant": "acme.evil.example", url: DROP}),
         Case("tenant-traversal", INFO, "tenant", {"tenant": "../acme", url: DROP}),
         Case("tenant-too-long", INFO, "tenant", {"tenant": "a" * 64, url: DROP}),

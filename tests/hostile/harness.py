@@ -126,7 +126,8 @@ _real_getaddrinfo = socket.getaddrinfo
 def _loopback_only_getaddrinfo(host, *args, **kwargs):
     name = host.decode() if isinstance(host, bytes) else str(host)
     if name.strip("[]").lower() not in LOOPBACK_NAMES:
-        raise socket.gaierror(socket.EAI_NONAME, f"{name}: the hostile suite resolves loopback names only")
+        # what a resolver says of a misspelled host; this suite resolves loopback names only
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
@@ -274,6 +275,14 @@ def judge(observation: Observation, option: str, env_name=None, expect="either",
             problems.append(f"refused after {observation.requests} HTTP attempts; the error was knowable before any request")
     if expect == "refuse" and outcome != "refused" and outcome not in ("traceback", "runaway"):
         problems.append(f"expected a refusal naming {option} before any request, got {outcome}")
+    if expect == "fail-fast" and outcome in ("accepted", "failed", "refused"):
+        # nothing answers there, or not in HTTP: retrying cannot help, and the user needs to know what to check
+        if outcome == "accepted":
+            problems.append("expected a failure: nothing usable answers at that address")
+        elif not named:
+            problems.append(f"the failure does not say to check {option}")
+        if observation.requests > 1:
+            problems.append(f"{observation.requests} HTTP attempts where retrying cannot help; fail at the first")
     found = leaks(observation, secrets)
     problems += [f"secret shown: {line}" for line in found]
     if summary is not None:

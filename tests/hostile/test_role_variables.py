@@ -116,6 +116,8 @@ def _corpus() -> dict:
         ("wait_for_tasks_failure_statuses", "empty-string", [""], "refuse"),
         ("wait_for_tasks_failure_statuses", "string", "ERROR", "either"),
         ("wait_for_tasks_timeout", "zero", 0, "refuse"),
+        # a real timeout: the message must point at the role's variable, not at the module's wait_timeout
+        ("wait_for_tasks_timeout", "too-short-for-a-pending-task", 1, "either"),
         ("wait_for_tasks_poll_interval", "zero", 0, "refuse"),
         ("wait_for_tasks_timeout", "nan", NAN, "refuse"),
         ("wait_for_tasks_poll_interval", "nan", NAN, "refuse"),
@@ -196,7 +198,7 @@ def test_every_role_variable(role, tmp_path, collections_path):
     hosts = {f"h{number:03d}": case for number, case in enumerate(cases)}
     with running_emulator(tenants=tuple(hosts), tasks=4, pending=0, stuck=1) as emulator:
         hostvars = {}
-        for host, (variable, _label, value, _expect) in hosts.items():
+        for host, (variable, label, value, _expect) in hosts.items():
             connection = emulator.connection(host)
             variables = {"isc_base_url": connection["base_url"], "isc_client_id": connection["client_id"], "isc_client_secret": connection["client_secret"]}
             if role in REPORT_DIRS:
@@ -207,7 +209,8 @@ def test_every_role_variable(role, tmp_path, collections_path):
             if role == "task_report" and variable not in REPORT_VARIABLES:
                 variables["task_report_formats"] = ["json"]
             if role == "wait_for_tasks":
-                variables["wait_for_tasks_ids"] = [emulator.completed_task(host)["id"]]
+                waited = emulator.pending_task(host) if label == "too-short-for-a-pending-task" else emulator.completed_task(host)
+                variables["wait_for_tasks_ids"] = [waited["id"]]
                 variables["wait_for_tasks_poll_interval"] = 1
             if variable in specs:
                 variables[variable] = _fill(value, tmp_path)

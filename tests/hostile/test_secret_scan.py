@@ -27,9 +27,9 @@ def _b64(text, urlsafe=False, pad=True):
 
 ENCODINGS = {
     "raw": lambda text: text,
-    "urlencoded": lambda text: quote_plus(text),
+    "urlencoded": quote_plus,
     "urlencoded-path": lambda text: quote(text, safe=""),
-    "json": lambda text: json.dumps(text),
+    "json": json.dumps,
     "json-ascii-off": lambda text: json.dumps(text, ensure_ascii=False),
     "html": html.escape,
     "base64": _b64,
