@@ -33,7 +33,7 @@ AWX_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01
 MODULES := task_status_info task_status
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule eda sanity demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
+STAGES := newest-core integration molecule eda sanity hostile demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
 
 export PATH := $(BIN):$(PATH)
@@ -99,6 +99,12 @@ units: tree
 
 emulator-tests: venv
 	cd tests/emulator && $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
+
+# Hostile users and servers: every module option and role variable under generated and named hostile values, a
+# server answering malformed or echoing secrets, a TLS matrix; ends with the reliability table (tests/hostile).
+hostile: tree
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -rfE tests/hostile $(HOSTILE_ARGS)
 
 integration: tree
 	trap '$(BIN)/python tests/utils/emulator.py stop $(EMULATOR_STATE)' EXIT; \

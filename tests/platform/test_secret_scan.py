@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
 
-import secret_scan  # noqa: E402  pylint: disable=wrong-import-position
+import artifact_scan as secret_scan  # noqa: E402  pylint: disable=wrong-import-position
 
 SECRETS = {
     "hex client secret": "3f9a0c51d2e84b67a1c09e3d5f7b2a4c6e8d0f1a3b5c7e9d2f4a6c8e0b1d3f5a",

@@ -84,6 +84,7 @@ COUNTERS = {
     "sanity": sanity_counts,
     "units": pytest_counts,
     "emulator-tests": pytest_counts,
+    "hostile": lambda log: f"{pytest_counts(log)}; {check_counts(log)}",
     "browser-tests": pytest_counts,
     "integration": integration_counts,
     "lint": lint_counts,
