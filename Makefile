@@ -150,9 +150,12 @@ newest-core: tree
 	cd $(COLLECTION) && PATH=$(NEWEST_VENV)/bin:$$PATH HOME=$(TEST_HOME) ansible-test sanity --local --python 3.12 --color no && \
 	PATH=$(NEWEST_VENV)/bin:$$PATH ansible-test units --local --python 3.12 --color no --num-workers 2
 
+# Never part of make test: the full set takes about half an hour and prints figures, not verdicts on the code.
+# BENCH_ARGS narrows request_economy.py, e.g. make bench BENCH_ARGS="--quick --scenarios listing".
 bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/task_status_bulk.py
+	$(BIN)/python benchmarks/request_economy.py $(BENCH_ARGS)
 
 # The main job: the stuck-task runbook against a seeded emulator whose state (a SQLite file under build/demo)
 # survives between runs, so a second `make demo` shows that nothing is left to change.

@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from importlib import metadata
 
 BENCH = pathlib.Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -422,10 +423,8 @@ def machine() -> dict:
     versions = {}
     for package in ("ansible-core", "sailpoint", "requests"):
         try:
-            from importlib.metadata import version  # pylint: disable=import-outside-toplevel
-
-            versions[package] = version(package)
-        except Exception:  # pylint: disable=broad-except
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
             versions[package] = None
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
     dirty = bool(

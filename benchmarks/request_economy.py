@@ -7,7 +7,8 @@ Run from the collection root (make bench runs the full set):
 Scenarios (numbers as in the issue "Request economy at ISC's real limits"):
   1 clear      clearing N tasks, emulator limit off and the client's window off (rate_limit: "off"): task_status
                with ids, task_status with the listed tasks (tasks:), and a uri loop (token, GET then PATCH per task)
-  2 limited    the same N under the real limit (100 per 10 s): wall time against the floor (requests / 10 per s)
+  2 limited    the same N under the real limit (100 per 10 s): wall time against the floor (the fewest requests
+               the targets allow, at 10 per s)
   3 rerun      the no-op rerun of (2): every task already closed
   4 runbook    playbook sailpoint.isc.clear_stuck_tasks on a tenant with N stuck tasks (cap raised), real limit
   5 listing    task_status_info listing 1k/10k/100k tasks against the SDK's paginator in a script; requests, peak
@@ -59,8 +60,10 @@ class Report:
         self.current = None
 
     def start(self, name, title):
-        self.current = self.scenarios[name] = {"title": title, "rows": [], "checks": [], "notes": [], "figures": {}}
-        print(f"\n=== {title}", flush=True)
+        # the machine is shared: the load when a scenario starts says how far its times can be trusted
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        self.current = self.scenarios[name] = {"title": title, "rows": [], "checks": [], "notes": [], "figures": {}, "load_average": load}
+        print(f"\n=== {title} (load average {load})", flush=True)
 
     def row(self, label, **figures):
         self.current["rows"].append(dict(run=label, **figures))
@@ -274,17 +277,20 @@ class Bench:
         run = self.run(self.playbook("clear-limited.yml", [self.clear_task(ids)]), info)
         counts = harness.tally(harness.request_log(info))
         done = closed(info, ids, "TERMINATED")
-        floor = counts["total"] / 10
-        self.report.row("task_status ids", **run_figures(run, counts), floor_s=floor, closed=done)
+        # the floor: the fewest requests the targets allow, at 10 per second; the run's own requests at that pace
+        # show how closely the client keeps to the limit whatever it asks
+        allowed = count + 2 * math.ceil(count / PAGE) + 1
+        floor, paced = allowed / 10, counts["total"] / 10
+        self.report.row("task_status ids", **run_figures(run, counts), floor_s=floor, own_requests_at_10_per_s=paced, closed=done)
         self.report.current["figures"] = {"wall_s": run["wall"], "floor_s": floor, "requests": counts["total"]}
         self.report.check("every task closed", done, count, done == count)
         self.report.check(
-            "wall time / floor (requests / 10 per s)",
+            f"wall time / floor ({allowed} requests / 10 per s)",
             f"{run['wall'] / floor:.2f}x ({run['wall']:.1f} s / {floor:.1f} s)",
             "<= 1.1x",
             run["wall"] <= 1.1 * floor,
         )
-        allowed = count + 2 * math.ceil(count / PAGE) + 1
+        self.report.check("wall time / the run's own requests at 10 per s", f"{run['wall'] / paced:.2f}x", "(stated: the pacing's overhead)", None)
         self.report.check("requests", counts["total"], f"<= {allowed}", counts["total"] <= allowed)
         self.report.check("HTTP 429 met", counts["429"], "0 (the client stays under the limit)", counts["429"] == 0)
 
@@ -317,16 +323,18 @@ class Bench:
         counts = harness.tally(harness.request_log(info))
         after = {task["id"]: task for task in harness.control(info, "GET", "/tasks")}
         closed_now = sum(1 for task in pending if after[task["id"]].get("completionStatus") == "ERROR")
-        floor = counts["total"] / 10
+        reads = 2 * math.ceil(len(pending) / PAGE)
+        floor = (stuck + reads + 2) / 10
         self.report.row("clear_stuck_tasks", **run_figures(run, counts), pending=len(pending), closed=closed_now, floor_s=floor)
         self.report.current["figures"] = {"wall_s": run["wall"], "floor_s": floor, "requests": counts["total"], "pending": len(pending), "closed": closed_now}
         self.report.check("stuck tasks closed", closed_now, stuck, closed_now == stuck)
-        reads = 2 * math.ceil(len(pending) / PAGE)
         self.report.check("read requests", counts["reads"], f"<= {reads} (2 per 250 pending tasks)", counts["reads"] <= reads)
         self.report.check(
             "requests", counts["total"], f"<= stuck + reads + 2 = {closed_now + counts['reads'] + 2}", counts["total"] <= closed_now + counts["reads"] + 2
         )
-        self.report.check("wall time / floor (requests / 10 per s)", f"{run['wall'] / floor:.2f}x", "<= 1.1x (as for (2))", run["wall"] <= 1.1 * floor)
+        self.report.check(
+            f"wall time / floor ({stuck + reads + 2} requests / 10 per s)", f"{run['wall'] / floor:.2f}x", "<= 1.1x (as for (2))", run["wall"] <= 1.1 * floor
+        )
 
     def run_runbook(self, info, name, cap, inventory=None, forks=None):
         extra = {"stuck_tasks_max_tasks": cap, "stuck_tasks_report_dir": str(self.folder / "reports")}
@@ -390,6 +398,9 @@ class Bench:
             self.report.check(
                 f"{count}: module run / SDK script time", f"{ratio:.1f}x", "<= 2x" if count == 10000 else "(stated)", ratio <= 2 if count == 10000 else None
             )
+            # CPU seconds are steadier than wall time on a shared machine
+            cpu = entry["module"]["module_cpu_s"] + entry["module"]["worker_cpu_s"] + entry["module"]["controller_cpu_s"]
+            self.report.check(f"{count}: CPU of module+worker+controller / SDK script CPU", f"{cpu / entry['sdk']['cpu']:.1f}x ({cpu:.1f} s)", "(stated)", None)
             for role in ("module", "worker", "controller"):
                 self.report.check(f"{count}: {role} peak memory", f"{entry['module'][role + '_MiB']} MiB", "(stated)", None)
             self.report.check(f"{count}: SDK script peak memory", f"{mib(entry['sdk']['peak_rss'])} MiB", "(stated)", None)
@@ -578,7 +589,7 @@ def markdown(results):
         "pages it shares with the controller it was forked from). Requests from the emulator's request log.",
     ]
     for scenario in results["scenarios"].values():
-        lines += ["", f"## {scenario['title']}", ""]
+        lines += ["", f"## {scenario['title']}", "", f"Load average when it started: {scenario.get('load_average', 'not recorded')}.", ""]
         if scenario["rows"]:
             keys = []
             for row in scenario["rows"]:
