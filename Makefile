@@ -282,9 +282,12 @@ oldest-core: tree
 	cd $(COLLECTION) && PATH=$(OLDEST_VENV)/bin:$$PATH ansible-test units --local --python 3.11 --color no --num-workers 2
 	$(BIN)/python tests/utils/runbooks_on_core.py $(OLDEST_VENV) $(COLLECTIONS) $(COLLECTIONS)/oldest-core
 
+# Never part of make test: the full set takes about half an hour and prints figures, not verdicts on the code.
+# BENCH_ARGS narrows request_economy.py, e.g. make bench BENCH_ARGS="--quick --scenarios listing".
 bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/task_status_bulk.py
+	$(BIN)/python benchmarks/request_economy.py $(BENCH_ARGS)
 
 # The main job: the stuck-task runbook against a seeded emulator whose state (a SQLite file under build/demo)
 # survives between runs, so a second `make demo` shows that nothing is left to change.
