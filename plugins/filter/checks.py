@@ -72,13 +72,15 @@ def _name_from_url(base_url):
     return safe_name("_".join(pieces))
 
 
-def tenant_name(host, base_url=None) -> str:
+def tenant_name(host, base_url=None, tenant=None) -> str:
     """The name a runbook gives the tenant of an inventory host: the host's own name, unless the play runs on the
-    controller itself (``localhost``) against a base URL, whose tenant then names it."""
+    controller itself (``localhost``) against a base URL, whose tenant then names it, or against a tenant name."""
     if str(host).lower() in LOCAL_HOSTS and base_url:
         from_url = _name_from_url(base_url)
         if from_url:
             return from_url
+    if str(host).lower() in LOCAL_HOSTS and tenant:
+        return safe_name(str(tenant).lower())
     return safe_name(host)
 
 

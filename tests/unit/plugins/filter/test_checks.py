@@ -110,3 +110,9 @@ def test_safe_name_is_one_harmless_path_component(text):
 
 def test_filters_are_registered():
     assert set(FilterModule().filters()) == {"duration_seconds", "completion_status", "tenant_name"}
+
+
+def test_tenant_name_from_a_tenant_when_no_base_url_is_known():
+    assert tenant_name("localhost", "", "Acme") == "acme"
+    assert tenant_name("localhost", "https://globex.api.identitynow.com", "acme") == "globex"
+    assert tenant_name("initech", None, "acme") == "initech"
