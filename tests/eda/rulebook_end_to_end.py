@@ -140,14 +140,43 @@ class Rulebook:
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def runs_finished(self) -> bool:
+        """Whether every playbook run the rulebook started has ended (one play each)."""
+        text = self.text()
+        return text.count("PLAY RECAP") == len(re.findall(r"^PLAY \[", text, re.M))
+
     def stop(self) -> None:
+        """Stop the rulebook and the playbook runs it started: ansible-runner gives each a session of its own."""
         if self.process.poll() is None:
+            runs = descendants(self.process.pid)
             os.killpg(self.process.pid, signal.SIGTERM)
+            for pid in runs:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def descendants(pid: int) -> list:
+    """The ids of the processes below ``pid``, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
 
 def debug_messages(text: str) -> list:
@@ -181,6 +210,7 @@ def clear_stuck_tasks(acme: Tenant, rulebook: Rulebook, before: dict, preexistin
     last_patch = max(parse(entry["time"]) for entry in acme.requests("admin") if entry["method"] == "PATCH")
     # two polls after the last closure, the failures of the closed tasks have surely been seen and passed over
     wait_for("two polls after the last closure", lambda: len([poll for poll in polls(acme.requests("api")) if parse(poll[0]["time"]) > last_patch]) >= 2)
+    wait_for("the end of the rulebook's playbook runs", rulebook.runs_finished, logs=[rulebook.log])
     rulebook.stop()
 
     after = acme.tasks()
@@ -242,6 +272,7 @@ def follow_up(globex: Tenant, rulebook: Rulebook, report_dir: Path, account_x: s
     summary = json.loads(wait_for("a complete report", lambda: report.read_text(encoding="utf-8") if report.stat().st_size else ""))
     finished_at = datetime.now(timezone.utc)
     wait_for("two polls after the follow-up", lambda: len([poll for poll in polls(globex.requests("api")) if parse(poll[0]["time"]) > finished_at]) >= 2)
+    wait_for("the end of the follow-up run", rulebook.runs_finished, logs=[rulebook.log])
     rulebook.stop()
     runs = rulebook.text().count("PLAY [Report on SailPoint ISC tasks]")
     check(runs == 1, "the follow-up playbook ran once, when both aggregations of the same source had completed", f"{runs} runs")
