@@ -10,21 +10,14 @@ The roles call these instead of re-writing the rules in Jinja, so a role accepts
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
 from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES
+from ansible_collections.sailpoint.isc.plugins.module_utils._tenants import safe_name, tenant_from_url
 
-# Host names SailPoint gives tenants' APIs: https://<tenant>.api.identitynow.com and its demo-tenant twin.
-ISC_API_DOMAINS = ("api.identitynow.com", "api.identitynow-demo.com")
 # Names under which a play runs against the controller itself, where only the base URL tells the tenant.
 LOCAL_HOSTS = frozenset(("localhost", "127.0.0.1", "::1"))
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-# Far below any file system's limit for one path component, and long enough for a host, a port and a path.
-MAX_NAME_LENGTH = 128
 
 
 def duration_seconds(value, option="duration") -> int:
@@ -50,33 +43,11 @@ def completion_status(value, option="completion_status"):
     return _status(value, option)
 
 
-def safe_name(text) -> str:
-    """``text`` as one harmless path component: letters, digits, ``.``, ``_`` and ``-``, never hidden or an option."""
-    name = _UNSAFE.sub("_", str(text))[:MAX_NAME_LENGTH]
-    return "_" + name if not name or name[0] in ".-" else name
-
-
-def _name_from_url(base_url):
-    try:
-        parts = urlsplit(str(base_url).strip())
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not host:
-        return None
-    for domain in ISC_API_DOMAINS:
-        tenant = host[: -len(domain) - 1] if host.endswith("." + domain) else ""
-        if tenant and "." not in tenant:
-            return safe_name(tenant)
-    pieces = [host] + ([str(port)] if port is not None else []) + [segment for segment in parts.path.split("/") if segment]
-    return safe_name("_".join(pieces))
-
-
 def tenant_name(host, base_url=None, tenant=None) -> str:
     """The name a runbook gives the tenant of an inventory host: the host's own name, unless the play runs on the
     controller itself (``localhost``) against a base URL, whose tenant then names it, or against a tenant name."""
     if str(host).lower() in LOCAL_HOSTS and base_url:
-        from_url = _name_from_url(base_url)
+        from_url = tenant_from_url(base_url)
         if from_url:
             return from_url
     if str(host).lower() in LOCAL_HOSTS and tenant:

@@ -24,6 +24,7 @@ from conftest import ago, iso
 from ansible_collections.sailpoint.isc.extensions.eda.plugins.event_source import task_status
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscError, OptionError, ServerError
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import secret_forms
+from ansible_collections.sailpoint.isc.plugins.module_utils._tenants import tenant_from_url
 
 SOURCE_FILE = Path(task_status.__file__)
 ALL_KINDS = ["stuck", "failed", "completed", "error"]
@@ -299,15 +300,16 @@ def test_the_connection_falls_back_to_the_sail_variables(isc, monkeypatch):
     monkeypatch.setenv("SAIL_CLIENT_SECRET", client["client_secret"])
     source = task_status.TaskStatusSource({"older_than": "1h", "eda_feedback_queue": object()}).watcher
     assert summary(source.poll()) == sorted(("stuck", task_id) for task_id in pending_since(isc, timedelta(hours=1)))
-    assert source.tenant == isc.base_url.split("://", 1)[1]
+    assert source.tenant == tenant_from_url(isc.base_url) and source.tenant.startswith("127.0.0.1_")
 
 
 def test_tenant_names():
-    assert task_status.tenant_label("https://acme.api.identitynow.com") == "acme"
-    assert task_status.tenant_label("https://acme.api.identitynow.com/") == "acme"
-    assert task_status.tenant_label("http://127.0.0.1:8080/acme") == "127.0.0.1:8080/acme"
-    assert task_status.tenant_label("https://isc.example.com") == "isc.example.com"
-    assert task_status.tenant_label("https://reader:hunter2@isc.example.com:8443/acme") == "isc.example.com:8443/acme"
+    # the runbooks' rule, so that an event names a tenant as the summaries and reports of the playbook it runs do
+    assert tenant_from_url("https://acme.api.identitynow.com") == "acme"
+    assert tenant_from_url("https://acme.api.identitynow.com/") == "acme"
+    assert tenant_from_url("http://127.0.0.1:8080/acme") == "127.0.0.1_8080_acme"
+    assert tenant_from_url("https://isc.example.com") == "isc.example.com"
+    assert tenant_from_url("https://reader:hunter2@isc.example.com:8443/acme") == "isc.example.com_8443_acme"
 
 
 def test_the_documentation_states_the_arguments():

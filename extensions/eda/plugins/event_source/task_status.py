@@ -15,7 +15,7 @@ description:
     failed after the client's retries.
   - Each event is a dictionary with C(kind) (V(stuck), V(failed), V(completed) or V(error)), C(task) (the
     TaskStatus as ISC returns it; null for V(error)), C(tenant) (C(acme) for C(https://acme.api.identitynow.com),
-    C(host:port/path) for any other URL), C(seen) (when the source saw it, UTC, RFC 3339) and, for V(error) only,
+    host, port and path joined with C(_) for any other URL, as the runbooks name it), C(seen) (when the source saw it, UTC, RFC 3339) and, for V(error) only,
     C(error) (the message) and C(consecutive_failures).
   - A quiet poll costs two API calls, both answered with C(X-Total-Count) (the number of pending tasks, by a C(HEAD)
     of C(pending-tasks) up to V(v2024), and a one-item page of the completed tasks, oldest first); pages are read only
@@ -108,7 +108,6 @@ import logging  # noqa: E402  pylint: disable=wrong-import-position
 from dataclasses import dataclass, field, replace  # noqa: E402  pylint: disable=wrong-import-position
 from datetime import datetime, timedelta, timezone  # noqa: E402  pylint: disable=wrong-import-position
 from email.utils import parsedate_to_datetime  # noqa: E402  pylint: disable=wrong-import-position
-from urllib.parse import urlsplit  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402  pylint: disable=wrong-import-position
 from ansible.module_utils.errors import UnsupportedError  # noqa: E402  pylint: disable=wrong-import-position
@@ -133,6 +132,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import (  # n
     completion_status,
     started_at,
 )
+from ansible_collections.sailpoint.isc.plugins.module_utils._tenants import tenant_from_url  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (  # noqa: E402  pylint: disable=wrong-import-position
     format_timestamp,
     parse_rfc3339,
@@ -260,16 +260,6 @@ def _values(params: dict, option: str) -> tuple:
     return values
 
 
-def tenant_label(base_url: str) -> str:
-    """``acme`` for ``https://acme.api.identitynow.com``; ``host:port/path`` for any other API root."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if host.endswith(".api.identitynow.com") and not parts.port and parts.path in ("", "/"):
-        return host.split(".", 1)[0]
-    # host and port only: a URL's user-info part may hold a password
-    return (host + (f":{parts.port}" if parts.port else "") + parts.path).rstrip("/")
-
-
 def _server_time(response) -> datetime | None:
     try:
         return parsedate_to_datetime(response.headers["Date"]).astimezone(timezone.utc)
@@ -312,7 +302,7 @@ class TaskWatcher:
     def __init__(self, client, settings: Settings, now=None):
         self.client = client
         self.settings = settings
-        self.tenant = tenant_label(client.base_url)
+        self.tenant = tenant_from_url(client.base_url)
         self.now = now or (lambda: datetime.now(timezone.utc))
         self._state: State | None = None
         version = client.version
