@@ -37,8 +37,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
 
-import artifact_scan as secret_scan  # noqa: E402  pylint: disable=wrong-import-position
 import awx_credential  # noqa: E402  pylint: disable=wrong-import-position
+import secret_scan  # noqa: E402  pylint: disable=wrong-import-position
 from forward_proxy import ForwardProxy  # noqa: E402  pylint: disable=wrong-import-position
 from harness import COLLECTION_ROOT, FRESH_PENDING, STUCK_IDS, Checks, Tenant, scenario_serve_args  # noqa: E402  pylint: disable=wrong-import-position
 

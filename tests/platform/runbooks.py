@@ -36,8 +36,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
 
-import artifact_scan as secret_scan  # noqa: E402  pylint: disable=wrong-import-position
 import awx_credential  # noqa: E402  pylint: disable=wrong-import-position
+import secret_scan  # noqa: E402  pylint: disable=wrong-import-position
 from controller import Controller  # noqa: E402  pylint: disable=wrong-import-position
 from harness import FINISHED, FRESH_PENDING, STUCK_IDS, Checks, Tenant, scenario_serve_args  # noqa: E402  pylint: disable=wrong-import-position
 
