@@ -267,7 +267,7 @@ class ProcessTree(threading.Thread):
             except OSError:
                 continue
             # the command name sits in parentheses and may hold spaces; the fields after it are fixed
-            head, _, rest = text.rpartition(")")
+            head, _paren, rest = text.rpartition(")")
             fields = rest.split()
             pid = int(name)
             parents[pid] = int(fields[1])
@@ -400,7 +400,8 @@ def run_playbook(playbook, folder, *, inventory="localhost,", forks=None, extra_
 def describe_processes(run):
     modules = run["modules"]
     lines = [
-        f"  module processes: {len(modules)}, wall {run['module_wall']:.2f}s, CPU {run['module_cpu']:.2f}s, peak RSS {run['module_peak_rss'] / MIB:.0f} MiB (wait4)",
+        f"  module processes: {len(modules)}, wall {run['module_wall']:.2f}s, CPU {run['module_cpu']:.2f}s, "
+        f"peak RSS {run['module_peak_rss'] / MIB:.0f} MiB (wait4)",
         f"  controller: CPU {run['controller']['cpu']:.2f}s, peak RSS {run['controller']['peak_rss'] / MIB:.0f} MiB (/proc)",
         f"  workers: {run['workers']['processes']}, CPU {run['workers']['cpu']:.2f}s in all, peak RSS {run['workers']['peak_rss'] / MIB:.0f} MiB (/proc)",
         f"  outside the module processes: {run['wall'] - run['module_wall']:.2f}s of {run['wall']:.2f}s wall",

@@ -121,7 +121,9 @@ def report_html(emulator, tmp_path_factory) -> Path:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert admin["client_secret"] not in result.stdout + result.stderr
-    return work / "reports" / "localhost" / "task-report.html"
+    # Run on localhost from SAIL_BASE_URL (http://127.0.0.1:PORT/acme), the tenant is named after that URL.
+    port = emulator["base_url"].split(":")[2].split("/")[0]
+    return work / "reports" / f"127.0.0.1_{port}_acme" / "task-report.html"
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 EMULATOR_PACKAGE_DIR = Path(__file__).resolve().parent.parent / "emulator"
-START_TIMEOUT_SECONDS = 30
+# A watchdog for an emulator that cannot start, not a pace: the wait ends as soon as its line is there. Generous,
+# because make test runs stages side by side on two cores and a validating emulator imports openapi-core first.
+START_TIMEOUT_SECONDS = 120
 STOP_GRACE_SECONDS = 10
 
 
