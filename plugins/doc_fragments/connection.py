@@ -96,6 +96,9 @@ options:
       - ISC counts requests per client id and API version at its gateway; its published limit is 100 requests per
         10 seconds, the default. Set the limit of your tenant's contract if it differs, and give each client of a
         fleet its own.
+      - The window is kept between the module runs of one client (a role that lists tasks and then patches them), in a
+        small file in the system's temporary folder named after a hash of the tenant, client id and API version,
+        so that the second run does not start with a window the first one already used.
       - Whatever the setting, a 429 answer holds every request of the run until its C(Retry-After) has passed.
       - If not set, the value of the E(SAIL_RATE_LIMIT) environment variable is used.
     type: str

@@ -139,6 +139,7 @@ class IscClient:
         sleep=time.sleep,
         clock=time.monotonic,
         rate_limit=RATE_LIMIT,
+        pace_file=None,
     ):
         if not HAS_REQUESTS:
             raise IscError(missing_required_lib("requests"), detail=REQUESTS_IMPORT_ERROR)
@@ -164,11 +165,21 @@ class IscClient:
         self._clock = clock
         # rate_limit (count, seconds) paces new requests below the tenant's limit; None leaves only the hold after a 429
         self._pacer = Pacer(rate_limit, clock, sleep)
+        # the window the previous module run of this client left (pace_file: a PaceFile, or None for none)
+        self._pace_file = pace_file if rate_limit else None
+        if self._pace_file is not None:
+            self._pacer.preload(self._pace_file.load(clock))
         self._session = requests.Session()
         adapter = HTTPAdapter(max_retries=make_retry(retries, self.warn, self._pacer), pool_maxsize=MAX_PARALLEL_REQUESTS)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
+
+    def close(self):
+        """Leave this run's window for the next run of the same client, and release the connections."""
+        if self._pace_file is not None:
+            self._pace_file.save(self._pacer.starts(), self._clock)
+        self._session.close()
 
     def warn(self, message):
         """Report ``message`` through the warn hook, with every secret masked."""

@@ -18,7 +18,7 @@ from ansible.module_utils.common.parameters import AnsibleFallbackNotFound
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS, IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError
 from ansible_collections.sailpoint.isc.plugins.module_utils._numbers import bounded
-from ansible_collections.sailpoint.isc.plugins.module_utils._pacing import parse_rate_limit
+from ansible_collections.sailpoint.isc.plugins.module_utils._pacing import PaceFile, parse_rate_limit
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,9 @@ def with_fallbacks(args: dict, environ=None) -> dict:
 def client_from_params(params: dict, warn=None, **hooks) -> IscClient:
     """An ``IscClient`` for a module's validated params; raises OptionError before any request.
 
-    ``hooks`` (``sleep``, ``clock``) are for tests and benchmarks.
+    The client starts from the window the previous module run of the same client left (``PaceFile``); call its
+    ``close()`` when done. ``hooks`` (``sleep``, ``clock``, ``pace_file``) are for tests and benchmarks.
     """
-    return IscClient(warn=warn, **settings_from_params(params), **hooks)
+    settings = settings_from_params(params)
+    hooks.setdefault("pace_file", PaceFile(settings["base_url"], settings.get("client_id"), settings["api_version"]))
+    return IscClient(warn=warn, **settings, **hooks)

@@ -10,9 +10,14 @@ says otherwise) and answers 429 with ``Retry-After`` over it. One ``Pacer`` is s
 from __future__ import annotations
 
 import collections
+import hashlib
+import json
+import os
 import re
 import socket
+import tempfile
 import threading
+import time
 import traceback
 
 try:
@@ -78,6 +83,19 @@ class Pacer:
         # the start times booked by the last ``limit`` requests: the oldest one fixes when the next may start
         self._starts = collections.deque(maxlen=self._limit or None)
 
+    def starts(self) -> list:
+        """The start times booked in the current window (this pacer's clock)."""
+        with self._lock:
+            return list(self._starts)
+
+    def preload(self, starts) -> None:
+        """Take ``starts`` (this pacer's clock) as requests already sent, e.g. by the previous run of the same client."""
+        with self._lock:
+            now = self._clock()
+            for start in sorted(starts):
+                if now - self._window < start <= now:
+                    self._starts.append(start)
+
     def hold(self, seconds):
         """Every thread holds its next request (and retry) until ``seconds`` from now, or a later hold."""
         with self._lock:
@@ -105,6 +123,42 @@ class Pacer:
     def before_request(self, counted=True):
         """Wait for this thread's turn to send a new request; one that is not ``counted`` takes no place in the window."""
         self.pause(self.delay(book=counted))
+
+
+class PaceFile:
+    """The window of one client id, API version and tenant, kept between the module runs of a play.
+
+    ISC counts requests per client id and API version, not per process: a role lists tasks in one module run and
+    patches them in the next, and a fresh window in the second would run into the limit the first one used. Each run
+    saves the starts of its last window (wall-clock times) in the system's temporary folder, under a name derived
+    from the tenant, client id and version (no secret), and the next run of the same client starts from them.
+    """
+
+    def __init__(self, base_url: str, client_id: str | None, api_version: str, folder: str | None = None):
+        key = hashlib.sha256(f"{base_url}\n{client_id or ''}\n{api_version}".encode()).hexdigest()[:32]
+        self.path = os.path.join(folder or tempfile.gettempdir(), f"sailpoint-isc-pace-{key}.json")
+
+    def load(self, clock) -> list:
+        """The saved starts on ``clock``'s scale; [] when there are none or they cannot be read."""
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                saved = json.load(handle)
+        except (OSError, ValueError):
+            return []
+        offset = clock() - time.time()
+        return [float(start) + offset for start in saved if isinstance(start, (int, float))] if isinstance(saved, list) else []
+
+    def save(self, starts, clock) -> None:
+        """Save ``starts`` (on ``clock``'s scale) as wall-clock times; a folder that cannot be written costs nothing
+        but the head start of the next run."""
+        offset = time.time() - clock()
+        try:
+            temporary = f"{self.path}.{os.getpid()}"
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump([start + offset for start in starts], handle)
+            os.replace(temporary, self.path)
+        except OSError:
+            pass
 
 
 def unrecoverable(error) -> bool:

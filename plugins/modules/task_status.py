@@ -362,7 +362,10 @@ def main() -> None:
     try:
         plan = task_patch.validate(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
-        result = task_patch.run(client, plan, module.check_mode, module._diff)
+        try:
+            result = task_patch.run(client, plan, module.check_mode, module._diff)
+        finally:
+            client.close()
     except errors.IscError as error:
         errors.fail(module, error)
     else:

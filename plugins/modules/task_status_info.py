@@ -257,7 +257,10 @@ def main():
     try:
         plan = task_query.plan_query(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
-        result = task_query.query_tasks(client, plan)
+        try:
+            result = task_query.query_tasks(client, plan)
+        finally:
+            client.close()
     except errors.IscError as error:
         errors.fail(module, error)
     module.exit_json(**result)

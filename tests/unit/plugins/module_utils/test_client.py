@@ -670,3 +670,51 @@ def test_pages_come_masked_even_when_isc_echoes_the_secret(fake_isc, make_client
     tasks = make_client().list_tasks()
     assert fake_secret not in json.dumps(tasks) and quote_plus(fake_secret) not in json.dumps(tasks)
     assert tasks[0]["progress"] == "echo ********" and tasks[1]["messages"][0]["text"] == "********"
+
+
+def test_the_next_run_of_a_client_starts_from_the_window_the_last_one_left(fake_isc, fake_secret, tmp_path):
+    from ansible_collections.sailpoint.isc.plugins.module_utils._pacing import PaceFile
+
+    fake_isc.tasks = _tasks(1)
+    task_id = fake_isc.tasks[0]["id"]
+    pace = PaceFile(fake_isc.url, "cid", "beta", folder=str(tmp_path))
+    first_clock = FakeClock()
+    first = IscClient(
+        fake_isc.url, client_id="cid", client_secret=fake_secret, rate_limit=(5, 10.0), clock=first_clock, sleep=first_clock.sleep, pace_file=pace
+    )
+    for _unused in range(5):
+        first.get_task(task_id)
+    first.close()
+    # the next module run of the same client, at once: the window is full, so its first request waits
+    second_clock = FakeClock()
+    second = IscClient(
+        fake_isc.url, client_id="cid", client_secret=fake_secret, rate_limit=(5, 10.0), clock=second_clock, sleep=second_clock.sleep, pace_file=pace
+    )
+    second.get_task(task_id)
+    assert len(second_clock.sleeps) == 1 and 0 < second_clock.sleeps[0] <= 10.0 * (1 + _pacing.RATE_WINDOW_MARGIN)
+    # another client id, another window
+    other_clock = FakeClock()
+    other = IscClient(
+        fake_isc.url,
+        client_id="cid",
+        client_secret=fake_secret,
+        rate_limit=(5, 10.0),
+        clock=other_clock,
+        sleep=other_clock.sleep,
+        pace_file=PaceFile(fake_isc.url, "other", "beta", folder=str(tmp_path)),
+    )
+    other.get_task(task_id)
+    assert other_clock.sleeps == []
+
+
+def test_a_pace_file_that_cannot_be_read_or_written_costs_nothing(tmp_path):
+    from ansible_collections.sailpoint.isc.plugins.module_utils._pacing import PaceFile
+
+    pace = PaceFile("https://acme.example", "cid", "beta", folder=str(tmp_path / "missing"))
+    assert pace.load(FakeClock()) == []
+    pace.save([1.0, 2.0], FakeClock())
+    garbled = PaceFile("https://acme.example", "cid", "beta", folder=str(tmp_path))
+    with open(garbled.path, "w", encoding="utf-8") as handle:
+        handle.write("{not json")
+    assert garbled.load(FakeClock()) == []
+    assert "cid" not in garbled.path and "acme" not in garbled.path

@@ -42,6 +42,9 @@ class FakeClient:
     def claims(self):
         return {}
 
+    def close(self):
+        self.closed = True
+
     def patch_task(self, task_id, operations):
         self.sent.append((task_id, operations))
         if task_id in self.patch_errors:
