@@ -12,7 +12,7 @@ import math
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from ansible.module_utils.basic import missing_required_lib
@@ -61,7 +61,13 @@ class ApiVersion:
     experimental_header: bool
     # the list operation answers pending tasks too, and selects them with the "completionStatus isnull" filter
     list_includes_pending: bool
-    filter_fields: frozenset = field(default_factory=lambda: frozenset({"id", "sourceId", "completionStatus", "type"}))
+    # the versions without pending-tasks filter their list by launcher too
+    launcher_filter: bool = False
+
+    @property
+    def filter_fields(self) -> frozenset:
+        """The fields the list operation filters by."""
+        return frozenset({"id", "sourceId", "completionStatus", "type"} | ({"launcher"} if self.launcher_filter else set()))
 
 
 API_VERSIONS = {
@@ -77,16 +83,11 @@ API_VERSIONS = {
             has_pending_endpoint=False,
             experimental_header=True,
             list_includes_pending=True,
-            filter_fields=frozenset({"id", "sourceId", "completionStatus", "type", "launcher"}),
+            launcher_filter=True,
         ),
         # the version-less service the official Python SDK calls puts the version after the resource name
         ApiVersion(
-            name="v1",
-            collection="/task-status/v1",
-            has_pending_endpoint=False,
-            experimental_header=False,
-            list_includes_pending=True,
-            filter_fields=frozenset({"id", "sourceId", "completionStatus", "type", "launcher"}),
+            name="v1", collection="/task-status/v1", has_pending_endpoint=False, experimental_header=False, list_includes_pending=True, launcher_filter=True
         ),
     )
 }
