@@ -217,7 +217,7 @@ class IscClient:
         """When a fetched token must be renewed; None (use it until refused) when ISC named no usable lifetime."""
         try:
             lifetime = float(expires_in)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             lifetime = 0.0
         if not math.isfinite(lifetime) or lifetime <= 0 or lifetime > MAX_TOKEN_LIFETIME:
             if expires_in is not None:
@@ -275,6 +275,12 @@ class IscClient:
                 message = f"{where}: {self.base_url} does not speak TLS on that port ({cause}); check the scheme of base_url (http or https) and its port"
             else:
                 message = f"{where}: TLS verification failed for {self.base_url} ({cause}); set ca_path to the CA bundle, or validate_certs: false"
+        elif (
+            isinstance(exc, requests.exceptions.ChunkedEncodingError)
+            or "incompleteread" in text.lower().replace(" ", "")
+            or "connection broken" in text.lower()
+        ):
+            message = f"{where}: the answer from {self.base_url} was cut short ({cause}); the server or a proxy on the way broke it off"
         elif isinstance(exc, requests.exceptions.ProxyError):
             message = f"{where}: the proxy refused or failed the connection to {self.base_url} ({cause}); check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
         elif isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, TimeoutError) or "timed out" in text:
@@ -387,6 +393,8 @@ class IscClient:
             # the first page also asks for the total, which saves the empty last page when it is a multiple of the size
             page_query = dict(query, limit=limit, offset=offset, **({"count": "true"} if offset == 0 else {}))
             response = self.request("GET", path, params=page_query)
+            if response.status_code != 204 and not response.content:
+                raise ServerAnswerError(self._blame("GET", path, response, "an empty body where a list of tasks belongs"), status=response.status_code)
             page = self._json(response, "GET", path, list, masked=True) or []
             if not all(isinstance(task, dict) for task in page):
                 raise ServerAnswerError(self._blame("GET", path, response, "a list holding something other than tasks"), status=response.status_code)

@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.parameters import AnsibleFallbackNotFound
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS, IscClient
@@ -56,6 +58,42 @@ _TENANT_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _VERSION_SUFFIX = re.compile(r"/(beta|v\d{1,4}|task-status)/?$")
 # An access token travels in an HTTP header, which carries only latin-1; ISC's tokens (JWTs) are printable ASCII.
 _TOKEN_PATTERN = re.compile(r"[!-~]+")
+
+
+def _infinite(value) -> bool:
+    text = str(value).strip().lower().lstrip("+-")
+    return text in ("inf", "infinity") if isinstance(value, str) else isinstance(value, float) and math.isinf(value)
+
+
+def build_module(argument_spec: dict, **kwargs) -> AnsibleModule:
+    """The AnsibleModule of a module of this collection, with two guards ansible-core lacks.
+
+    ansible-core converts an ``int`` option with ``int()``, which raises OverflowError for infinity instead of its
+    own argument error, so the module would end in a traceback: such an option is read as ``raw`` instead and the
+    module fails naming it. A password in ``base_url``'s user-info part (refused later) is masked like a no_log value,
+    so that not even the invocation shown with the failure holds it.
+    """
+    try:
+        module = AnsibleModule(argument_spec=argument_spec, **kwargs)
+    except OverflowError:
+        relaxed = {name: dict(spec, type="raw") if spec.get("type") == "int" else spec for name, spec in argument_spec.items()}
+        module = AnsibleModule(argument_spec=relaxed, **kwargs)
+        bad = sorted(name for name, spec in argument_spec.items() if spec.get("type") == "int" and _infinite(module.params.get(name)))
+        module.fail_json(msg=f"{bad[0] if bad else 'an integer option'} must be a whole number, got infinity")
+    _mask_user_info(module)
+    return module
+
+
+def _mask_user_info(module) -> None:
+    for value in (module.params.get("base_url"), os.environ.get("SAIL_BASE_URL")):
+        try:
+            parts = urlsplit(str(value or "").strip())
+            user, password = parts.username, parts.password
+        except ValueError:
+            continue
+        for secret in (password, f"{user}:{password}" if user and password else None):
+            if secret:
+                module.no_log_values.add(secret)
 
 
 def set_env_fallback(*names):

@@ -31,6 +31,10 @@ def _text_forms(secret: str) -> set[str]:
         json.dumps(secret, ensure_ascii=False)[1:-1],
         # a JSON-escaped secret can itself be urlencoded, e.g. in a query echoed back by a server
         quote_plus(json_escaped),
+        # a form body (the secret urlencoded) urlencoded once more, e.g. quoted in a URL or a form a server echoes
+        quote_plus(quote_plus(secret)),
+        quote(quote_plus(secret), safe=""),
+        quote(quote(secret, safe=""), safe=""),
     }
 
 

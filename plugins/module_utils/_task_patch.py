@@ -146,8 +146,11 @@ def validate(params: dict[str, Any], now: datetime | None = None) -> Plan:
         ids, single = tuple(listed), False
     elif params.get("id") is not None:
         ids, single = (_check_id(params["id"], "id"),), True
-    else:
+    elif params.get("ids") is not None:
         ids, single = _task_ids(params["ids"]), False
+    else:
+        # the argument spec requires one of them, but counts one given as null
+        raise OptionError("one of id, ids or tasks is required, and not null")
     desired = DesiredState(
         fields=_option_fields(params, now),
         completed_now=_is_now(params.get("completed")),

@@ -325,7 +325,7 @@ detail:
       - text: The client id or secret is not valid
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
 from ansible_collections.sailpoint.isc.plugins.module_utils import _errors as errors
@@ -351,8 +351,8 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
+    module = connection.build_module(
+        argument_spec(),
         mutually_exclusive=[("id", "ids", "tasks")],
         required_one_of=[("id", "ids", "tasks")],
         supports_check_mode=True,

@@ -222,8 +222,6 @@ detail:
   sample: {status: 400, method: GET, path: /beta/task-status, body: {detailCode: 400.1 Bad Request Content, trackingId: t-42}}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
 from ansible_collections.sailpoint.isc.plugins.module_utils import _errors as errors
 from ansible_collections.sailpoint.isc.plugins.module_utils import _task_query as task_query
@@ -253,7 +251,7 @@ def argument_spec():
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = connection.build_module(argument_spec(), supports_check_mode=True)
     try:
         plan = task_query.plan_query(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)

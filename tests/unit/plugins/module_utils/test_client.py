@@ -718,3 +718,18 @@ def test_a_pace_file_that_cannot_be_read_or_written_costs_nothing(tmp_path):
         handle.write("{not json")
     assert garbled.load(FakeClock()) == []
     assert "cid" not in garbled.path and "acme" not in garbled.path
+
+
+def test_a_huge_token_lifetime_is_no_lifetime(fake_isc, make_client):
+    fake_isc.tasks = _tasks(1)
+    fake_isc.expires_in = 10**400
+    client = make_client()
+    assert len(client.list_tasks()) == 1 and client._token_expires_at is None  # pylint: disable=protected-access
+
+
+def test_an_empty_list_answer_blames_the_server(fake_isc, make_client):
+    client = make_client(retries=0)
+    fake_isc.script((200, {}, TOKEN_ANSWER), (200, {}, None))
+    fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
+    with pytest.raises(ServerAnswerError, match="an empty body where a list of tasks belongs"):
+        client.list_tasks()

@@ -92,3 +92,10 @@ def test_data_with_a_secret_deep_inside_is_masked():
     masked = Redactor([LONG_SECRET]).data(value)
     assert masked["tasks"][0]["messages"][0]["text"] == f"echo {MASK}"
     assert value["tasks"][0]["messages"][0]["text"] != masked["tasks"][0]["messages"][0]["text"]
+
+
+def test_a_form_body_urlencoded_once_more_is_masked():
+    form = urlencode({"client_secret": LONG_SECRET})
+    for echoed in (quote_plus(form), quote(form, safe="")):
+        assert quote_plus(LONG_SECRET) not in Redactor([LONG_SECRET]).text(echoed)
+        assert MASK in Redactor([LONG_SECRET]).text(echoed)

@@ -172,3 +172,21 @@ def test_a_secret_echoed_by_isc_is_masked_in_the_result(client):
     assert result["failed_ids"] == ["a2"] and result["tasks"][0]["progress"] == "Cleared"
     assert result["diff"]["before"]["a1"]["progress"] == "Started with ******** (********)"
     assert TOKEN not in repr(result) and quote(TOKEN, safe="") not in repr(result)
+
+
+@pytest.mark.parametrize("option", ["concurrency", "percent_complete", "retries"])
+@pytest.mark.parametrize("value", [float("inf"), "-inf", "Infinity"])
+def test_infinity_for_an_integer_option_is_refused_naming_it(client, option, value):
+    # ansible-core's own int conversion raises OverflowError here; the module must still fail cleanly
+    result = run_module({"id": "a1", "completion_status": "ERROR", option: value}, expect=FailJson)
+    assert result["msg"] == f"{option} must be a whole number, got infinity" and client.factory_calls == []
+
+
+def test_an_id_given_as_null_is_refused(client):
+    result = run_module({"id": None, "completion_status": "ERROR"}, expect=FailJson)
+    assert "one of id, ids or tasks is required" in result["msg"] and client.factory_calls == []
+
+
+def test_a_password_in_base_url_appears_nowhere_in_the_result(client):
+    result = run_module({"base_url": "https://admin:Pa55w0rd-x@acme.example", "id": "a1", "completion_status": "ERROR"})
+    assert "Pa55w0rd-x" not in repr(result)
