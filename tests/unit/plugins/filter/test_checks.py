@@ -11,7 +11,10 @@ from ansible_collections.sailpoint.isc.plugins.filter.checks import (
     completion_status,
     duration_seconds,
     safe_name,
+    string_list,
+    task_ids,
     tenant_name,
+    whole_number,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
 from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES
@@ -109,10 +112,38 @@ def test_safe_name_is_one_harmless_path_component(text):
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"duration_seconds", "completion_status", "tenant_name"}
+    assert set(FilterModule().filters()) == {"duration_seconds", "completion_status", "tenant_name", "whole_number", "string_list", "task_ids"}
 
 
 def test_tenant_name_from_a_tenant_when_no_base_url_is_known():
     assert tenant_name("localhost", "", "Acme") == "acme"
     assert tenant_name("localhost", "https://globex.api.identitynow.com", "acme") == "globex"
     assert tenant_name("initech", None, "acme") == "initech"
+
+
+@pytest.mark.parametrize("value", [float("inf"), "-inf", float("nan"), 1.5, "ten", None, True, 17, -1])
+def test_whole_number_names_the_variable(value):
+    with pytest.raises(AnsibleFilterError, match=r"^var must be a whole number from 0 to 16, got"):
+        whole_number(value, "var", 0, 16)
+
+
+@pytest.mark.parametrize("value, expected", [(3, 3), ("3", 3), (3.0, 3), ("16", 16)])
+def test_whole_number_reads_whole_numbers(value, expected):
+    assert whole_number(value, "var", 0, 16) == expected
+
+
+@pytest.mark.parametrize("value", [5, [5], {"a": "b"}, ["a", ""], [None]])
+def test_string_list_names_the_variable(value):
+    with pytest.raises(AnsibleFilterError, match=r"^var must"):
+        string_list(value, "var")
+
+
+def test_string_list_reads_lists_and_comma_separated_text():
+    assert string_list(["a ", "b"], "var") == ["a", "b"]
+    assert string_list("a, b,", "var") == ["a", "b"]
+
+
+@pytest.mark.parametrize("value", [["../../x"], ["a/b"], "ok,a?b"])
+def test_task_ids_refuse_what_would_change_a_path(value):
+    with pytest.raises(AnsibleFilterError, match=r"^ids\[\d\] .* is not a task id"):
+        task_ids(value, "ids")
