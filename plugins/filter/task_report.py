@@ -209,6 +209,8 @@ def task_report_summary(tasks, now=None, stuck_after="6h", limit=10, pending=Non
         "stuck_after": str(stuck_after),
         "stuck_after_seconds": stuck_seconds,
         "statuses": list(COMPLETION_STATUSES),
+        "failure_statuses": list(FAILURE_STATUSES),
+        "limit": limit,
         "counts": counts,
         "truncated": completed_total > len(completed),
         "completed_read": len(completed),

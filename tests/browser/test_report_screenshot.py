@@ -93,7 +93,9 @@ def report_html(emulator, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("report")
     control = emulator["control_url"]
     # A task whose name is hostile markup: the page must show it as text, not run or load it.
-    body = json.dumps({"tenant": "acme", "tasks": [{"uniqueName": HOSTILE_NAME, "completionStatus": "ERROR"}]}).encode()
+    body = json.dumps(
+        {"tenant": "acme", "tasks": [{"id": "0e0000000000000000000000000000e9", "uniqueName": HOSTILE_NAME, "completionStatus": "ERROR"}]}
+    ).encode()
     import urllib.request  # pylint: disable=import-outside-toplevel
 
     urllib.request.urlopen(urllib.request.Request(control + "/tasks", data=body, method="POST", headers={"Content-Type": "application/json"})).read()

@@ -12,7 +12,7 @@ from ansible_collections.sailpoint.isc.plugins.filter.task_report import (
     task_report_summary,
     task_rows,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, FAILURE_STATUSES
 
 NOW = "2024-05-17T12:00:00.000Z"
 
@@ -204,6 +204,7 @@ def test_summary_carries_the_tenant_the_reports_and_the_published_statistics():
     assert summary["tenant"] == "acme" and summary["reports"] == ["/r/acme/task-report.json"]
     assert summary["stats"] == {"tenant": "acme", "total": 7, "pending": 3, "stuck": 2, "failed": 2, "reports": ["/r/acme/task-report.json"]}
     assert summary["statuses"] == list(COMPLETION_STATUSES)
+    assert summary["failure_statuses"] == list(FAILURE_STATUSES) and summary["limit"] == 10
 
 
 def test_summary_refuses_a_pending_list_that_is_not_one():
