@@ -177,9 +177,10 @@ def test_a_secret_echoed_by_isc_is_masked_in_the_result(client):
 @pytest.mark.parametrize("option", ["concurrency", "percent_complete", "retries"])
 @pytest.mark.parametrize("value", [float("inf"), "-inf", "Infinity"])
 def test_infinity_for_an_integer_option_is_refused_naming_it(client, option, value):
-    # ansible-core's own int conversion raises OverflowError here; the module must still fail cleanly
+    # ansible-core 2.19's own int conversion raises OverflowError here (2.16 refuses it itself, naming the option);
+    # either way the module fails cleanly, naming the option, before any client is made
     result = run_module({"id": "a1", "completion_status": "ERROR", option: value}, expect=FailJson)
-    assert result["msg"] == f"{option} must be a whole number, got infinity" and client.factory_calls == []
+    assert option in result["msg"] and "Traceback" not in repr(result) and client.factory_calls == []
 
 
 def test_an_id_given_as_null_is_refused(client):
