@@ -335,7 +335,8 @@ class IscClient:
 
     def _masked_json(self, text):
         masked = self.redactor.text(text)
-        if masked is text or masked == text:
+        # the redactor hands back the very same string when it masked nothing
+        if masked is text:
             return json.loads(text)
         try:
             return json.loads(masked)

@@ -287,18 +287,23 @@ def _search(client, plan: QueryPlan, now):
     # so a large listing never holds more than it returns
     early = len(operations) == 1 and not sort_here
     keep = (lambda task: project(task, plan.fields)) if early else (lambda task: task)
-    merged = {}
-    for operation in operations:
-        for task in _collect(client, operation, selection, cutoff, plan.count and not counted_on_server, keep):
-            merged.setdefault(task.get("id") if not early else len(merged), task)
-    tasks = list(merged.values())
+    keep_all = plan.count and not counted_on_server
+    if early:
+        tasks = _collect(client, operations[0], selection, cutoff, keep_all, keep)
+    else:
+        merged = {}
+        for operation in operations:
+            for task in _collect(client, operation, selection, cutoff, keep_all):
+                merged.setdefault(task.get("id"), task)
+        tasks = list(merged.values())
+    found = len(tasks)
     if sort_here:
         tasks = sort_tasks(tasks, selection.sorters)
     if selection.max_results is not None:
         tasks = tasks[: selection.max_results]
     result = {"tasks": tasks if early else [project(task, plan.fields) for task in tasks]}
     if plan.count:
-        result["total"] = sum(client.count_tasks(op.filters, op.name) for op in operations) if counted_on_server else len(merged)
+        result["total"] = sum(client.count_tasks(op.filters, op.name) for op in operations) if counted_on_server else found
     return result
 
 
