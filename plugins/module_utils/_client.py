@@ -222,7 +222,7 @@ class IscClient:
         if not math.isfinite(lifetime) or lifetime <= 0 or lifetime > MAX_TOKEN_LIFETIME:
             if expires_in is not None:
                 self.warn(
-                    f"ISC answered the token request with expires_in {str(expires_in)[:40]!r}, which is no lifetime; the token is used until ISC refuses it"
+                    f"ISC answered the token request with expires_in {self.redactor.excerpt(str(expires_in), 40)!r}, which is no lifetime; the token is used until ISC refuses it"
                 )
             return None
         return self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2)
@@ -309,7 +309,8 @@ class IscClient:
         return response
 
     def _blame(self, method, path, response, what):
-        quoted = response.text[:QUOTED_BODY] if response is not None else ""
+        # masked whole before it is cut and quoted: a secret cut in two, or with its quotes escaped, is not recognised
+        quoted = self.redactor.excerpt(response.text, QUOTED_BODY) if response is not None else ""
         return self.redactor.text(f"{method} {path}: ISC answered HTTP {response.status_code} with {what}, which is not what its API specifies: {quoted!r}")
 
     def _json(self, response, method, path, expect=None, masked=False):

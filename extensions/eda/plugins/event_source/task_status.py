@@ -330,8 +330,9 @@ class TaskWatcher:
         response = self.client.request("GET", collection, params=params)
         try:
             total = int(response.headers["X-Total-Count"])
-            page = response.json()
-        except (KeyError, ValueError):
+            # masked before any part of it can be quoted in an error
+            page = self.client.redactor.data(response.json())
+        except (KeyError, ValueError, RecursionError):
             raise ServerError(f"GET {collection} with count=true answered HTTP {response.status_code} without an X-Total-Count header or a JSON list") from None
         if not isinstance(page, list):
             raise ServerError(f"GET {collection} answered {type(page).__name__} where ISC sends a list of TaskStatus")
