@@ -169,7 +169,7 @@ class IscClient:
         # the window the previous module run of this client left (pace_file: a PaceFile, or None for none)
         self._pace_file = pace_file if rate_limit else None
         if self._pace_file is not None:
-            self._pacer.preload(self._pace_file.load(clock))
+            self._pacer.preload(self._pace_file.load(clock, self.warn))
         self._session = requests.Session()
         adapter = HTTPAdapter(max_retries=make_retry(retries, self.warn, self._pacer), pool_maxsize=MAX_PARALLEL_REQUESTS)
         self._session.mount("https://", adapter)
@@ -179,7 +179,7 @@ class IscClient:
     def close(self):
         """Leave this run's window for the next run of the same client, and release the connections."""
         if self._pace_file is not None:
-            self._pace_file.save(self._pacer.starts(), self._clock)
+            self._pace_file.save(self._pacer.starts(), self._clock, self.warn)
         self._session.close()
 
     def warn(self, message):

@@ -496,4 +496,6 @@ class TaskStatusSource:
 
 async def main(queue, args: dict) -> None:
     """The entry point ansible-rulebook calls."""
-    await TaskStatusSource(args).run(queue)
+    # building the client reads the rate window the previous run left, file work that must not hold the event loop
+    source = await asyncio.to_thread(TaskStatusSource, args)
+    await source.run(queue)
