@@ -99,7 +99,7 @@ options:
       - The window is kept between the module runs of one client (a role that lists tasks and then patches them), in a
         small file named after a hash of the tenant, client id and API version, so that the second run does not start
         with a window the first one already used. The file (mode 0600) lives in a folder only the user can enter
-        (mode 0700): C($XDG_RUNTIME_DIR/sailpoint-isc), else C(~/.ansible/sailpoint-isc), else
+        (mode 0700), C($XDG_RUNTIME_DIR/sailpoint-isc), else C(~/.ansible/sailpoint-isc), else
         C(sailpoint-isc-UID) in the system's temporary folder. A folder that is a link, belongs to another user or
         lets others write in it is not used; whatever is found in place of the file (a link, a FIFO, a device, a
         file of another user or one that is not a saved window) is ignored with a warning and replaced.
