@@ -73,7 +73,10 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP answer, more than 0 and at most 3600.
+      - Seconds each HTTP answer may take as a whole, more than 0 and at most 3600. The time counts from connecting
+        until the last byte of the body, so a server or proxy that sends slowly (a byte now and then) cannot hold a run
+        longer; an answer that takes longer fails saying it was too slow.
+      - Each try of a request (see O(retries)) has its own O(timeout); the waits between tries are not counted.
     type: float
     default: 30.0
   retries:

@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 
+from ansible_collections.sailpoint.isc.plugins.module_utils._deadline import between_tries
 from ansible_collections.sailpoint.isc.plugins.module_utils._private_files import private_folder, read_file, write_file
 
 try:
@@ -260,6 +261,7 @@ class PacedRetry(Retry):
         return retry
 
     def sleep(self, response=None):
+        between_tries()
         own = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
         how = "as its Retry-After asks" if own is not None else "backing off"
         own = self.get_backoff_time() if own is None else own
