@@ -233,9 +233,8 @@ class IscClient:
             lifetime = 0.0
         if not math.isfinite(lifetime) or lifetime <= 0 or lifetime > MAX_TOKEN_LIFETIME:
             if expires_in is not None:
-                self.warn(
-                    f"ISC answered the token request with expires_in {self.redactor.excerpt(str(expires_in), 40)!r}, which is no lifetime; the token is used until ISC refuses it"
-                )
+                shown = self.redactor.excerpt(str(expires_in), 40)
+                self.warn(f"ISC answered the token request with expires_in {shown!r}, which is no lifetime; the token is used until ISC refuses it")
             return None
         return self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2)
 
@@ -300,9 +299,15 @@ class IscClient:
             if any(marker in text.lower() for marker in ("wrong version number", "record layer failure", "unknown protocol", "http request")):
                 message = f"{where}: {self.base_url} does not speak TLS on that port ({cause}); check the scheme of base_url (http or https) and its port"
             elif self._verify is not True:
-                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); the CA bundle in ca_path does not vouch for its certificate: set ca_path to the bundle of the CA that signed it"
+                message = (
+                    f"{where}: TLS verification failed for {self.base_url} ({cause}); the CA bundle in ca_path does not vouch for its certificate: "
+                    "set ca_path to the bundle of the CA that signed it"
+                )
             else:
-                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); if a private CA signed its certificate, set ca_path to that CA's PEM bundle"
+                message = (
+                    f"{where}: TLS verification failed for {self.base_url} ({cause}); "
+                    "if a private CA signed its certificate, set ca_path to that CA's PEM bundle"
+                )
         elif (
             isinstance(exc, requests.exceptions.ChunkedEncodingError)
             or "incompleteread" in text.lower().replace(" ", "")
