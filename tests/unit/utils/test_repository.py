@@ -9,6 +9,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -46,6 +47,12 @@ def test_no_tracked_file_points_outside_the_repository():
         text = path.read_bytes().decode("utf-8", errors="replace")
         offenders += [f"{name}: {reference}" for reference in OUTSIDE_REFERENCES if reference in text]
     assert not offenders, "files refer to a folder outside the repository: " + "; ".join(offenders)
+
+
+@pytest.mark.parametrize("path", sorted(MODULE_UTILS.glob("_*.py")), ids=lambda path: path.name)
+def test_private_module_utils_say_so_on_their_first_line(path):
+    first_line = path.read_text().splitlines()[0] if path.read_text() else ""
+    assert first_line == INTERNAL_HEADER, f"{path.name} must begin with the line {INTERNAL_HEADER!r}"
 
 
 def test_roles_carry_the_collections_license():
