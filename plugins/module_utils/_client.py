@@ -93,6 +93,17 @@ API_VERSIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Page:
+    """One answered page of a task listing."""
+
+    tasks: list
+    # X-Total-Count, when asked for and usable
+    total: int | None
+    # the server's Date header as sent, or None
+    date: str | None
+
+
 def path_segment(value, option: str = "id") -> str:
     """``value`` as one URL path segment; OptionError for anything that could leave or rewrite the path."""
     text = "" if value is None else str(value)
@@ -383,27 +394,32 @@ class IscClient:
             query["sorters"] = sorters
         return query
 
+    def read_page(self, operation="list", filters=None, sorters=None, limit=PAGE_SIZE, offset=0, count=False) -> Page:
+        """One page of an operation (``list`` or ``pending``): its TaskStatus dicts (every secret already masked), the
+        X-Total-Count when ``count`` and ISC sent a usable one, and the server's Date header."""
+        path = self._operation_path(operation)
+        query = dict(self._query(operation, filters, sorters), limit=limit, offset=offset, **({"count": "true"} if count else {}))
+        response = self.request("GET", path, params=query)
+        if response.status_code != 204 and not response.content:
+            raise ServerAnswerError(self._blame("GET", path, response, "an empty body where a list of tasks belongs"), status=response.status_code)
+        tasks = self._json(response, "GET", path, list, masked=True) or []
+        if not all(isinstance(task, dict) and isinstance(task.get("id"), str) and task["id"] for task in tasks):
+            raise ServerAnswerError(self._blame("GET", path, response, "a list holding something other than tasks with an id"), status=response.status_code)
+        return Page(tasks, _total(response) if count else None, response.headers.get("Date"))
+
     def iter_pages(self, filters=None, sorters=None, max_results=None, operation="list", page_size=PAGE_SIZE):
         """Lists of TaskStatus dicts, a page at a time: up to ``page_size`` each, stopping on a short page or at
         X-Total-Count. Every secret the client knows is already masked in them."""
-        path = self._operation_path(operation)
-        query = self._query(operation, filters, sorters)
         offset, total = 0, None
         while max_results is None or offset < max_results:
             limit = page_size if max_results is None else min(page_size, max_results - offset)
             # the first page also asks for the total, which saves the empty last page when it is a multiple of the size
-            page_query = dict(query, limit=limit, offset=offset, **({"count": "true"} if offset == 0 else {}))
-            response = self.request("GET", path, params=page_query)
-            if response.status_code != 204 and not response.content:
-                raise ServerAnswerError(self._blame("GET", path, response, "an empty body where a list of tasks belongs"), status=response.status_code)
-            page = self._json(response, "GET", path, list, masked=True) or []
-            if not all(isinstance(task, dict) for task in page):
-                raise ServerAnswerError(self._blame("GET", path, response, "a list holding something other than tasks"), status=response.status_code)
+            page = self.read_page(operation, filters, sorters, limit, offset, count=offset == 0)
             if offset == 0:
-                total = _total(response)
-            yield page
-            offset += len(page)
-            if len(page) < limit or (total is not None and offset >= total):
+                total = page.total
+            yield page.tasks
+            offset += len(page.tasks)
+            if len(page.tasks) < limit or (total is not None and offset >= total):
                 return
 
     def iter_tasks(self, filters=None, sorters=None, max_results=None, operation="list"):
