@@ -128,7 +128,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Stuck tasks, pending for more than 6 hours
+- name: Stuck tasks, pending for at least 6 hours
   sailpoint.isc.task_status_info:
     base_url: "{{ isc_base_url }}"
     client_id: "{{ isc_client_id }}"
