@@ -236,6 +236,47 @@ def test_the_selection_narrows_every_kind(isc, selection, chosen):
     assert summary(source.poll()) == [("failed", wanted_failure["id"])]
 
 
+@pytest.mark.parametrize("api_version", ["beta", "v2025"])
+def test_a_type_the_server_refuses_is_selected_by_the_source_at_one_refused_request_a_run(isc, caplog, api_version):
+    isc.reset(pending=0, stuck=0)
+    isc.faults(rejected_types=["CLOUD_GROUP_AGGREGATION"])
+    chosen, other = {"uniqueName": "Cloud Group Aggregation"}, {"uniqueName": "Cloud Account Aggregation"}
+    seq = isc.last_seq()
+    source = watcher(isc, older_than="1h", events=ALL_KINDS, type=["cloud_group_aggregation"], api_version=api_version)
+    wanted_stuck, _other_stuck = isc.insert(stuck_task(**chosen), stuck_task(**other))
+    assert summary(source.poll()) == [("stuck", wanted_stuck["id"])]
+
+    wanted_failure, _other_failure = isc.insert(
+        dict({"completionStatus": "ERROR", "created": ago(seconds=20)}, **chosen), dict({"completionStatus": "ERROR", "created": ago(seconds=20)}, **other)
+    )
+    assert summary(source.poll()) == [("failed", wanted_failure["id"])]
+    assert source.poll() == []
+
+    assert [call["status"] for call in isc.api_calls(seq)].count(400) == 1
+    assert caplog.text.count("ISC refused the type filter") == 1
+
+
+def test_a_task_read_completed_without_a_status_is_still_pending_to_the_source(isc):
+    isc.reset(pending=0, stuck=0)
+    stuck, young = isc.insert(stuck_task(), {"completionStatus": None, "created": ago(minutes=5), "launched": ago(minutes=5)})
+    for task in (stuck, young):
+        isc.control("POST", "hooks", {"completed_window": {"id": task["id"], "reads": 1000}})
+    source = watcher(isc, older_than="1h", events=ALL_KINDS)
+    assert summary(source.poll()) == [("stuck", stuck["id"])]
+
+    (done,) = isc.insert({"completionStatus": "SUCCESS", "created": ago(seconds=5)})
+    assert summary(source.poll()) == [("completed", done["id"])]
+
+    # ISC has written the status now, but the reads still show the window: nothing is announced yet
+    isc.finish(young["id"], "ERROR")
+    assert source.poll() == []
+    assert source.poll() == []
+    isc.control("DELETE", "hooks")
+    events = source.poll()
+    assert summary(events) == [("failed", young["id"])] and events[0]["task"]["completionStatus"] == "ERROR"
+    assert source.poll() == []
+
+
 def test_failures_from_before_the_start_are_announced_when_asked(isc):
     now = datetime.now(timezone.utc)
     lately, long_ago = isc.insert(

@@ -284,18 +284,19 @@ class TaskWatcher:
     def _read_pending(self) -> dict:
         return {task["id"]: task for task in self.reader.pending(self.selectors)}
 
-    def _look_up(self, ids: list) -> list:
+    def _look_up(self, ids: list, held: list) -> list:
         """The tasks with these ids that have completed (a task older than ISC's 90 days is simply not found)."""
-        return self.reader.completed_by_ids(ids, self.selectors)
+        return self.reader.completed_by_ids(ids, self.selectors, held)
 
-    def _completed_since(self, horizon: datetime) -> list:
-        """Completed tasks created at or after ``horizon``, newest first, reading pages only down to it."""
+    def _completed_since(self, horizon: datetime, held: list) -> list:
+        """Completed tasks created at or after ``horizon``, newest first, reading pages only down to it; ``held``
+        gets those listed as completed but read without a status yet."""
 
         def older(task):
             created = _created(task)
             return created is not None and created < horizon
 
-        return list(self.reader.completed(self.selectors, sorters="-created", stop=older))
+        return list(self.reader.completed(self.selectors, sorters="-created", stop=older, held=held))
 
     def _failures_since(self, cutoff: datetime | None) -> list:
         """Failed tasks ISC still holds, completed at or after ``cutoff`` (every one when it is None)."""
@@ -345,7 +346,8 @@ class TaskWatcher:
         horizon = server_time - LOOKBACK
         state = State(signature, server_time, pending)
         finished_since_start = set()
-        for task in self._completed_since(horizon):
+        held = []
+        for task in self._completed_since(horizon, held):
             if task["id"] in pending:
                 # pending when read a moment ago: it completed after the source started looking
                 events.append(self._completion(task, now))
@@ -357,6 +359,17 @@ class TaskWatcher:
             for task in self._failures_since(None if window == timedelta.max else now - window):
                 if task["id"] not in finished_since_start:
                     events.append(self.event("failed", task, now))
+        return self._holding(state, held)
+
+    @staticmethod
+    def _holding(state: State, held: list) -> State:
+        """``state`` with the tasks read as completed but without a status yet kept pending: they are still running.
+        The next poll reads again whatever its probe says, as their status may come without any count changing."""
+        for task in held:
+            if task["id"] not in state.handled:
+                state.pending[task["id"]] = task
+        if held:
+            state.signature = None
         return state
 
     def _read_changes(self, previous: State, signature: tuple, server_time: datetime, now: datetime, events: list) -> State:
@@ -365,17 +378,19 @@ class TaskWatcher:
         horizon = previous.read_at - LOOKBACK
         # kept: completions the scan below can still meet again
         handled = {task_id: created for task_id, created in previous.handled.items() if created >= horizon}
-        recent = self._completed_since(horizon)
+        held = []
+        recent = self._completed_since(horizon, held)
         # a task that left the pending list was either created lately (then the scan found it) or is looked up by id
         found = {task["id"] for task in recent}
-        for task in [*recent, *self._look_up([task_id for task_id in gone if task_id not in found])]:
+        for task in [*recent, *self._look_up([task_id for task_id in gone if task_id not in found], held)]:
             if task["id"] in handled:
                 continue
             handled[task["id"]] = _created(task) or horizon
             pending.pop(task["id"], None)
             events.append(self._completion(task, now))
-        announced = {task_id for task_id in previous.announced if task_id in pending}
-        return State(signature, server_time, pending, announced, handled)
+        state = self._holding(State(signature, server_time, pending, set(), handled), held)
+        state.announced = {task_id for task_id in previous.announced if task_id in state.pending}
+        return state
 
 
 def monthly_calls(interval: float) -> int:
