@@ -311,7 +311,12 @@ def test_restart_announces_the_tasks_still_stuck_again_but_no_earlier_failure(is
     "args, named",
     [
         ({"interval": "soon"}, "interval"),
-        ({"interval": 0}, "interval must be a positive number"),
+        ({"interval": 0}, "interval must be more than 0"),
+        ({"interval": float("nan")}, "interval must be a finite number"),
+        ({"interval": ".nan"}, "interval must be a number"),
+        ({"interval": 10**400}, "interval must be more than 0 and at most 604,800, got a number of 401 digits"),
+        ({"interval": 10**5000}, "interval must be more than 0 and at most 604,800, got a number of over 4000 digits"),
+        ({"interval": "1e999"}, "interval must be a finite number"),
         ({"older_than": "soon"}, "older_than must be a duration"),
         ({"events": ["stuck", "stalled"]}, "value of events must be one or more of: stuck, failed, completed, error"),
         ({"unique_name": ["Identity Refresh", " "]}, "unique_name must not contain empty values"),

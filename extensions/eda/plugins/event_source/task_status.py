@@ -37,7 +37,7 @@ extends_documentation_fragment:
 options:
   interval:
     description:
-      - Seconds between the end of one poll and the start of the next.
+      - Seconds between the end of one poll and the start of the next, more than 0 and at most 604800 (a week).
     type: float
     default: 120
   older_than:
@@ -122,6 +122,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # 
     NotFoundError,
     OptionError,
 )
+from ansible_collections.sailpoint.isc.plugins.module_utils._numbers import bounded  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import (  # noqa: E402  pylint: disable=wrong-import-position
     Selectors,
@@ -158,6 +159,8 @@ LOOKBACK = timedelta(minutes=10)
 # the API calls of a poll that finds nothing changed
 QUIET_POLL_CALLS = 2
 MONTHLY_QUOTA = 500_000
+# A week between polls is the longest that still watches anything
+MAX_INTERVAL = 7 * 86400.0
 SECONDS_PER_MONTH = 30 * 86400
 
 logger = logging.getLogger(NAME)
@@ -220,6 +223,12 @@ def validate_arguments(args: dict) -> tuple[dict, Settings]:
     """The connection params and the source's settings; OptionError naming the argument, before any request."""
     # ansible-rulebook adds its own keys (eda_feedback_queue) to a source's arguments
     given = {key: value for key, value in (args or {}).items() if not key.startswith("eda_")}
+    if given.get("interval") is not None:
+        # checked before the spec, whose float conversion lets NaN through and ends in OverflowError for 10**400
+        try:
+            given["interval"] = bounded("interval", given["interval"], 0, MAX_INTERVAL, low_included=False)
+        except OptionError as error:
+            raise _argument_error(error.message) from None
     spec = dict(_connection.argument_spec(), **SOURCE_SPEC)
     result = ArgumentSpecValidator(spec).validate(given)
     redactor = Redactor(result._no_log_values)  # pylint: disable=protected-access
@@ -228,8 +237,6 @@ def validate_arguments(args: dict) -> tuple[dict, Settings]:
         messages = [f"unknown argument {error}" if isinstance(error, UnsupportedError) else str(error) for error in errors]
         raise _argument_error(redactor.text("; ".join(messages)))
     params = result.validated_parameters
-    if params["interval"] <= 0:
-        raise _argument_error(f"interval must be a positive number of seconds, got {params['interval']}")
     settings = Settings(
         interval=params["interval"],
         older_than=_duration(params["older_than"], "older_than"),
@@ -419,6 +426,10 @@ class TaskStatusSource:
             try:
                 events = await asyncio.to_thread(self.watcher.poll)
                 failures = 0
+            except asyncio.CancelledError:
+                # the poll's thread is not waited for: stopping the client ends its requests now, whatever the server does
+                self.client.stop()
+                raise
             except IscError as error:
                 failures += 1
                 message = self.client.redactor.text(error.message)
@@ -435,4 +446,6 @@ class TaskStatusSource:
 
 async def main(queue, args: dict) -> None:
     """The entry point ansible-rulebook calls."""
-    await TaskStatusSource(args).run(queue)
+    # building the client reads the rate window the previous run left, file work that must not hold the event loop
+    source = await asyncio.to_thread(TaskStatusSource, args)
+    await source.run(queue)
