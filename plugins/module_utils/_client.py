@@ -296,7 +296,7 @@ class IscClient:
         text = str(cause)
         where = f"{method} {path}"
         # a request that left may have been applied; one that never connected cannot have been
-        sent = not isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)) and not _connect_failure(exc)
+        sent = not (isinstance(exc, requests.exceptions.SSLError) or _connect_failure(exc))
         if self._deadlines.stopped.is_set():
             message = f"{where}: stopped before {self.base_url} answered"
         elif too_slow:

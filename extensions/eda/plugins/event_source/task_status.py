@@ -20,6 +20,8 @@ description:
   - A quiet poll costs two API calls, both answered with C(X-Total-Count) (the number of pending tasks, by a C(HEAD)
     of C(pending-tasks) up to V(v2024), and a one-item page of the completed tasks, oldest first); pages are read only
     when those counts or the oldest completed task changed.
+  - A task read with C(completed) set but no C(completionStatus) yet is still running: it may become stuck, and its
+    completion is announced once its status shows.
   - Tasks already stuck when the source starts are announced on its first poll. Failures that happened before the
     start are announced only with O(announce_existing_failures).
   - The source keeps its state in memory. After a restart, tasks that are still stuck are announced again
@@ -54,6 +56,8 @@ options:
   type:
     description:
       - Only tasks of one of these task definitions, such as V(CLOUD_ACCOUNT_AGGREGATION).
+      - A name ISC refuses in its filter (HTTP 400 "Unsupported Task Definition type") is matched by the source
+        instead, with one warning, for as long as it runs.
     type: list
     elements: str
   source_id:
