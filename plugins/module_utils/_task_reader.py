@@ -140,9 +140,9 @@ class Read:
     filters: str | None
     # selector names the server does not apply on this read
     local: tuple = ()
-    # True: the server answers tasks that are not pending too, False: tasks that are not completed too (beta's list
-    # may hold a pending task); such a read is not exact. None: the operation or filter selects the scope itself.
-    pending_only: bool | None = None
+    # False when the server does not keep to the scope itself (beta's list of completed tasks may hold a pending
+    # one), so that the read is not exact
+    scoped_by_server: bool = True
     # the scope it was planned for: every task answered is checked against it here, as a read in the window between
     # ISC writing completed and completionStatus shows a completed-listed task without a status
     scope: str = "all"
@@ -150,7 +150,7 @@ class Read:
     @property
     def exact(self) -> bool:
         """Whether the server applies the whole selection, so that its count and its pages can be trusted."""
-        return not self.local and self.pending_only is None
+        return not self.local and self.scoped_by_server
 
     def keeps(self, task: dict, selectors: Selectors) -> bool:
         return _in_scope(task, self.scope) and matches(task, selectors, self.local)
@@ -180,23 +180,23 @@ class TaskReader:
             reads = []
             if scope in ("completed", "all"):
                 # beta and v2024 describe their list as completed tasks; a pending one it answers anyway is dropped here
-                reads.append(self._list(selectors, None, False, "completed"))
+                reads.append(self._list(selectors, None, "completed", scoped_by_server=False))
             if scope in ("pending", "all"):
                 if selectors.filters:
                     raise OptionError(
                         f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
                         "no filters; use api_version v2025 or later, or scope: completed"
                     )
-                reads.append(Read("pending", None, selectors.given(), None, "pending"))
+                reads.append(Read("pending", None, selectors.given(), scope="pending"))
             return reads
         # from v2025 the list's filter selects pending or completed tasks itself
         if scope == "pending":
-            return [self._list(selectors, isc_filters.is_null("completionStatus"), None, scope)]
+            return [self._list(selectors, isc_filters.is_null("completionStatus"), scope)]
         if scope == "completed" and not selectors.completion_statuses:
-            return [self._list(selectors, isc_filters.condition("completionStatus", COMPLETION_STATUSES), None, scope)]
-        return [self._list(selectors, None, None, scope)]
+            return [self._list(selectors, isc_filters.condition("completionStatus", COMPLETION_STATUSES), scope)]
+        return [self._list(selectors, None, scope)]
 
-    def _list(self, selectors, scope_filter, pending_only, scope):
+    def _list(self, selectors, scope_filter, scope, scoped_by_server=True):
         server, local = [scope_filter], []
         for name in selectors.given():
             filter_field = SELECTORS[name].field
@@ -204,7 +204,7 @@ class TaskReader:
                 server.append(isc_filters.condition(filter_field, getattr(selectors, name)))
             else:
                 local.append(name)
-        return Read("list", isc_filters.combine(*server, selectors.filters), tuple(local), pending_only, scope)
+        return Read("list", isc_filters.combine(*server, selectors.filters), tuple(local), scoped_by_server, scope)
 
     def _refuses_types(self, read, selectors, error) -> bool:
         """Whether ``error`` is the server refusing the type filter ``read`` sent; if so, remembered and warned about."""
@@ -339,7 +339,7 @@ class TaskReader:
         for batch in id_batches(ids):
             batch_selectors = replace(selectors, ids=batch)
             # by id alone, the list answers what it holds of them on every version (beta's pending tasks aside)
-            reads = self.plan(batch_selectors, scope) if scope != "all" else [self._list(batch_selectors, None, None, scope)]
+            reads = self.plan(batch_selectors, scope) if scope != "all" else [self._list(batch_selectors, None, scope)]
             try:
                 for read in reads:
                     for page in self.pages(read, batch_selectors, page_size=len(batch), held=held):
