@@ -245,7 +245,8 @@ class IscClient:
         if not math.isfinite(lifetime) or lifetime <= 0 or lifetime > MAX_TOKEN_LIFETIME:
             if expires_in is not None:
                 self.warn(
-                    f"ISC answered the token request with expires_in {self.redactor.excerpt(str(expires_in), 40)!r}, which is no lifetime; the token is used until ISC refuses it"
+                    f"ISC answered the token request with expires_in {self.redactor.excerpt(str(expires_in), 40)!r}, which is no lifetime; "
+                    "the token is used until ISC refuses it"
                 )
             return None
         return self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2)

@@ -188,5 +188,6 @@ def test_excerpt_never_ends_inside_a_mask(limit):
 def test_a_secret_with_both_quote_characters_is_masked_before_it_is_quoted():
     secret = "it's a \"secret\" of 'quotes'"
     client = IscClient("http://127.0.0.1:9", client_id="cid", client_secret=secret, rate_limit=None)
-    message = client._blame("GET", "/beta/task-status", SimpleNamespace(status_code=200, text=f"<p>{secret}</p>"), "a body that is not JSON")  # pylint: disable=protected-access
+    answer = SimpleNamespace(status_code=200, text=f"<p>{secret}</p>")
+    message = client._blame("GET", "/beta/task-status", answer, "a body that is not JSON")  # pylint: disable=protected-access
     assert MASK in message and "secret" not in message.replace("client_secret", "")
