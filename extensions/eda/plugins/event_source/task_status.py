@@ -20,7 +20,7 @@ description:
   - A quiet poll costs two API calls, both answered with C(X-Total-Count) (the number of pending tasks, by a C(HEAD)
     of C(pending-tasks) up to V(v2024), and a one-item page of the completed tasks, oldest first); pages are read only
     when those counts or the oldest completed task changed.
-  - A task read with C(completed) set but no C(completionStatus) yet is still running: it may become stuck, and its
+  - A task read with C(completed) set but no C(completionStatus) yet is still running, so it may become stuck, and its
     completion is announced once its status shows.
   - Tasks already stuck when the source starts are announced on its first poll. Failures that happened before the
     start are announced only with O(announce_existing_failures).
