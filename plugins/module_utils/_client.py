@@ -291,6 +291,9 @@ class IscClient:
             raise self._transport_error(method, path, exc, too_slow=scope.deadline.expired) from None
         except Stopped:
             raise TransportError(f"{method} {path}: stopped before {self.base_url} answered") from None
+        except OSError as exc:
+            # requests' own check of a CA bundle that went missing or bad after the settings were checked
+            raise TransportError(self.redactor.text(f"{method} {path}: could not set up the connection to {self.base_url} ({exc})"), maybe_sent=False) from None
 
     def _transport_error(self, method, path, exc, too_slow=False):
         cause = _root_cause(exc)
@@ -308,8 +311,10 @@ class IscClient:
         elif isinstance(exc, requests.exceptions.SSLError):
             if any(marker in text.lower() for marker in ("wrong version number", "record layer failure", "unknown protocol", "http request")):
                 message = f"{where}: {self.base_url} does not speak TLS on that port ({cause}); check the scheme of base_url (http or https) and its port"
+            elif self._verify is not True:
+                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); the CA bundle in ca_path does not vouch for its certificate: set ca_path to the bundle of the CA that signed it"
             else:
-                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); set ca_path to the CA bundle, or validate_certs: false"
+                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); if a private CA signed its certificate, set ca_path to that CA's PEM bundle"
         elif (
             isinstance(exc, requests.exceptions.ChunkedEncodingError)
             or "incompleteread" in text.lower().replace(" ", "")

@@ -151,14 +151,11 @@ class PaceFile:
 
     @property
     def path(self) -> str:
-        """Where the window is kept (the folder given, else the first usable private folder)."""
+        """Where the window is kept: in the folder given, else in the first usable private folder (OSError if none)."""
         folder = self._folder
         if folder is None:
-            try:
-                folder, descriptor = private_folder()
-                os.close(descriptor)
-            except OSError:
-                folder = "(no private folder)"
+            folder, descriptor = private_folder()
+            os.close(descriptor)
         return os.path.join(folder, self.name)
 
     def _open_folder(self, warn, doing: str):

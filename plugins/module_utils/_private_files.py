@@ -47,7 +47,11 @@ def open_folder(path: str, create_parent: bool = False) -> int:
     """A descriptor of the folder ``path``, made with mode 0700 when missing; UnsafeFileError when it is a link, is
     not a folder, belongs to another user or lets another user write in it (OSError when it cannot be made)."""
     if create_parent:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        # only the last folder above it: a home that does not exist is not made up
+        try:
+            os.mkdir(os.path.dirname(path), 0o700)
+        except FileExistsError:
+            pass
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:

@@ -522,3 +522,23 @@ def test_ansible_rulebook_can_load_the_file_by_its_path():
     script = f"import runpy, asyncio; module = runpy.run_path({str(SOURCE_FILE)!r}); print(asyncio.iscoroutinefunction(module['main']))"
     completed = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, check=False, cwd="/")
     assert completed.stdout.strip() == "True", completed.stderr
+
+
+def test_a_list_answer_nested_too_deeply_is_a_server_error_and_polling_goes_on(isc, monkeypatch):
+    source = task_status.TaskStatusSource(isc.args(older_than="1h", events=ALL_KINDS))
+    client = source.client
+    request = client.request
+    deep = "[" * 100_000 + "]" * 100_000
+
+    def nested_once(method, path, params=None, **kwargs):
+        response = request(method, path, params=params, **kwargs)
+        if method == "GET" and params and params.get("sorters") == "created":
+            monkeypatch.setattr(client, "request", request)
+            response._content = deep.encode()  # pylint: disable=protected-access
+        return response
+
+    monkeypatch.setattr(client, "request", nested_once)
+    with pytest.raises(ServerError, match="JSON list"):
+        source.watcher.poll()
+    # the next poll reads the tenant as usual
+    assert summary(source.watcher.poll()) == [("stuck", task_id) for task_id in sorted(pending_since(isc, timedelta(hours=1)))]

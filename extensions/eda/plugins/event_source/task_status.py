@@ -32,6 +32,8 @@ description:
     that polling again cannot cure (credentials refused, missing rights, a request ISC refuses, an unknown tenant)
     becomes an V(error) event and then stops the source. A bad argument stops the source before any request, with a
     message naming the argument.
+  - O(timeout) bounds each whole answer, so a server that sends slowly costs a poll at most O(timeout) per try; when
+    ansible-rulebook stops the source, its requests in flight end at once.
   - The connection options are those of the collection's modules, with the same C(SAIL_*) environment fallbacks.
     The source only reads; a read-only API client is enough.
 extends_documentation_fragment:

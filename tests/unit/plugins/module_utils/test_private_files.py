@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 import threading
 
 import pytest
@@ -170,10 +171,21 @@ def test_an_unusable_place_falls_through_to_the_next(tmp_path, monkeypatch):
     runtime.mkdir()
     (runtime / _private_files.FOLDER_NAME).symlink_to(tmp_path)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     path, descriptor = private_folder()
     os.close(descriptor)
     assert path == str(tmp_path / "home" / ".ansible" / _private_files.FOLDER_NAME)
+
+
+def test_a_home_that_does_not_exist_is_not_made_up(tmp_path, monkeypatch):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "no-home"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path, descriptor = private_folder()
+    os.close(descriptor)
+    assert path == str(tmp_path / f"{_private_files.FOLDER_NAME}-{os.geteuid()}")
+    assert not (tmp_path / "no-home").exists()
 
 
 @pytest.mark.parametrize("text", ["[]", "[1765000000.25, 1765000001]", " [ -1 , 2e3 ] \n"])
