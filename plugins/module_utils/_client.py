@@ -312,9 +312,15 @@ class IscClient:
             if any(marker in text.lower() for marker in ("wrong version number", "record layer failure", "unknown protocol", "http request")):
                 message = f"{where}: {self.base_url} does not speak TLS on that port ({cause}); check the scheme of base_url (http or https) and its port"
             elif self._verify is not True:
-                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); the CA bundle in ca_path does not vouch for its certificate: set ca_path to the bundle of the CA that signed it"
+                message = (
+                    f"{where}: TLS verification failed for {self.base_url} ({cause}); the CA bundle in ca_path does not vouch for its certificate: "
+                    "set ca_path to the bundle of the CA that signed it"
+                )
             else:
-                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); if a private CA signed its certificate, set ca_path to that CA's PEM bundle"
+                message = (
+                    f"{where}: TLS verification failed for {self.base_url} ({cause}); if a private CA signed its certificate, "
+                    "set ca_path to that CA's PEM bundle"
+                )
         elif (
             isinstance(exc, requests.exceptions.ChunkedEncodingError)
             or "incompleteread" in text.lower().replace(" ", "")
