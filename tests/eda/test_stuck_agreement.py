@@ -30,7 +30,7 @@ def _verdicts(source, task_id, now):
     found = task_query.query_tasks(source.client, task_query.plan_query(_info_params(scope="pending", older_than=THRESHOLD)), now=now)["tasks"]
     listed = [task for task in found if task["id"] == task_id]
     role = stuck_tasks_selection(found)["selected"]
-    pending = [task for task in task_query.query_tasks(source.client, task_query.plan_query(_info_params(scope="pending")), now=now)["tasks"]]
+    pending = task_query.query_tasks(source.client, task_query.plan_query(_info_params(scope="pending")), now=now)["tasks"]
     report = task_report_summary([task for task in pending if task["id"] == task_id], now=now, stuck_after=THRESHOLD)
     source.watcher.now = lambda: now
     events = source.watcher.poll()

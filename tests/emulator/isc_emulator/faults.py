@@ -49,7 +49,7 @@ def check_max_url_length(value):
 def check_type_names(value):
     """Task-definition names (a list, or one comma-separated string), upper-cased; ValueError for anything else."""
     if isinstance(value, str):
-        value = [part for part in value.split(",")]
+        value = value.split(",")
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
         raise ValueError("rejected_types must be a list of task-definition names such as CLOUD_ENTITLEMENT_IMPORT")
     return tuple(dict.fromkeys(item.strip().upper() for item in value))
