@@ -1,4 +1,4 @@
-# Internal to the sailpoint.isc collection, not a public API: it may change in any release.
+# -*- coding: utf-8 -*-
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one HTTP client of the collection: session, OAuth, token refresh, retries, pagination, typed errors."""
@@ -91,6 +91,17 @@ API_VERSIONS = {
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class Page:
+    """One answered page of a task listing."""
+
+    tasks: list
+    # X-Total-Count, when asked for and usable
+    total: int | None
+    # the server's Date header as sent, or None
+    date: str | None
 
 
 def path_segment(value, option: str = "id") -> str:
@@ -233,8 +244,10 @@ class IscClient:
             lifetime = 0.0
         if not math.isfinite(lifetime) or lifetime <= 0 or lifetime > MAX_TOKEN_LIFETIME:
             if expires_in is not None:
-                shown = self.redactor.excerpt(str(expires_in), 40)
-                self.warn(f"ISC answered the token request with expires_in {shown!r}, which is no lifetime; the token is used until ISC refuses it")
+                self.warn(
+                    f"ISC answered the token request with expires_in {self.redactor.excerpt(str(expires_in), 40)!r}, which is no lifetime; "
+                    "the token is used until ISC refuses it"
+                )
             return None
         return self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2)
 
@@ -287,7 +300,7 @@ class IscClient:
         text = str(cause)
         where = f"{method} {path}"
         # a request that left may have been applied; one that never connected cannot have been
-        sent = not isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)) and not _connect_failure(exc)
+        sent = not (isinstance(exc, requests.exceptions.SSLError) or _connect_failure(exc))
         if self._deadlines.stopped.is_set():
             message = f"{where}: stopped before {self.base_url} answered"
         elif too_slow:
@@ -305,8 +318,8 @@ class IscClient:
                 )
             else:
                 message = (
-                    f"{where}: TLS verification failed for {self.base_url} ({cause}); "
-                    "if a private CA signed its certificate, set ca_path to that CA's PEM bundle"
+                    f"{where}: TLS verification failed for {self.base_url} ({cause}); if a private CA signed its certificate, "
+                    "set ca_path to that CA's PEM bundle"
                 )
         elif (
             isinstance(exc, requests.exceptions.ChunkedEncodingError)
@@ -417,27 +430,32 @@ class IscClient:
             query["sorters"] = sorters
         return query
 
+    def read_page(self, operation="list", filters=None, sorters=None, limit=PAGE_SIZE, offset=0, count=False) -> Page:
+        """One page of an operation (``list`` or ``pending``): its TaskStatus dicts (every secret already masked), the
+        X-Total-Count when ``count`` and ISC sent a usable one, and the server's Date header."""
+        path = self._operation_path(operation)
+        query = dict(self._query(operation, filters, sorters), limit=limit, offset=offset, **({"count": "true"} if count else {}))
+        response = self.request("GET", path, params=query)
+        if response.status_code != 204 and not response.content:
+            raise ServerAnswerError(self._blame("GET", path, response, "an empty body where a list of tasks belongs"), status=response.status_code)
+        tasks = self._json(response, "GET", path, list, masked=True) or []
+        if not all(isinstance(task, dict) and isinstance(task.get("id"), str) and task["id"] for task in tasks):
+            raise ServerAnswerError(self._blame("GET", path, response, "a list holding something other than tasks with an id"), status=response.status_code)
+        return Page(tasks, _total(response) if count else None, response.headers.get("Date"))
+
     def iter_pages(self, filters=None, sorters=None, max_results=None, operation="list", page_size=PAGE_SIZE):
         """Lists of TaskStatus dicts, a page at a time: up to ``page_size`` each, stopping on a short page or at
         X-Total-Count. Every secret the client knows is already masked in them."""
-        path = self._operation_path(operation)
-        query = self._query(operation, filters, sorters)
         offset, total = 0, None
         while max_results is None or offset < max_results:
             limit = page_size if max_results is None else min(page_size, max_results - offset)
             # the first page also asks for the total, which saves the empty last page when it is a multiple of the size
-            page_query = dict(query, limit=limit, offset=offset, **({"count": "true"} if offset == 0 else {}))
-            response = self.request("GET", path, params=page_query)
-            if response.status_code != 204 and not response.content:
-                raise ServerAnswerError(self._blame("GET", path, response, "an empty body where a list of tasks belongs"), status=response.status_code)
-            page = self._json(response, "GET", path, list, masked=True) or []
-            if not all(isinstance(task, dict) for task in page):
-                raise ServerAnswerError(self._blame("GET", path, response, "a list holding something other than tasks"), status=response.status_code)
+            page = self.read_page(operation, filters, sorters, limit, offset, count=offset == 0)
             if offset == 0:
-                total = _total(response)
-            yield page
-            offset += len(page)
-            if len(page) < limit or (total is not None and offset >= total):
+                total = page.total
+            yield page.tasks
+            offset += len(page.tasks)
+            if len(page.tasks) < limit or (total is not None and offset >= total):
                 return
 
     def iter_tasks(self, filters=None, sorters=None, max_results=None, operation="list"):

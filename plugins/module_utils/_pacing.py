@@ -21,6 +21,7 @@ import time
 import traceback
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._deadline import between_tries
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import NOT_APPLIED_STATUSES
 from ansible_collections.sailpoint.isc.plugins.module_utils._private_files import private_folder, read_file, write_file
 
 try:
@@ -43,9 +44,8 @@ RATE_LIMIT = (100, 10.0)
 RATE_WINDOW_MARGIN = 0.05
 # GET, HEAD and the token's POST change nothing, so any transient answer may be repeated, a 500 included
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# 429 and 503 are answered by the gateway before a PATCH reaches the service, so repeating one cannot apply a
-# patch twice; after a 500, a 502, a 504 or a dropped connection the patch may already have been applied.
-PATCH_RETRY_STATUSES = (429, 503)
+# repeating a PATCH answered so cannot apply it twice (see _errors.write_may_have_applied)
+PATCH_RETRY_STATUSES = NOT_APPLIED_STATUSES
 BACKOFF_FACTOR = 1.0
 BACKOFF_MAX = 30.0
 BACKOFF_JITTER = 1.0

@@ -1,15 +1,21 @@
 # Internal to the sailpoint.isc collection, not a public API: it may change in any release.
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The task domain, defined once: what a TaskStatus's states are and when a task started.
+"""The task domain, defined once: what a TaskStatus's states are, when a task started, when it is stuck.
 
-Internal to this collection (not a public API). The services, the filter plugins and, through those filters,
-the roles all take these rules from here.
+Internal to this collection (not a public API). The services, the filter plugins, the event source and, through
+those filters, the roles all take these rules from here.
+
+- pending: no ``completionStatus``. ISC writes ``completed`` and ``completionStatus`` one after the other, so a read
+  can see ``completed`` set and the status still null: that task is still running, pending for every purpose.
+- finished: a ``completionStatus``; failed: one of FAILURE_STATUSES.
+- stuck: pending, and started (launched, else created) at least ``threshold`` before ``now``: a task pending exactly
+  as long as the threshold is stuck, as "pending for 6h" reads.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import parse_rfc3339
 
@@ -43,8 +49,18 @@ SUCCESS_STATUSES = tuple(status for status in COMPLETION_STATUSES if status not 
 
 
 def is_pending(task: dict) -> bool:
-    """A task is pending while it has no completionStatus."""
+    """A task is pending while it has no completionStatus, whether or not ``completed`` is set already."""
     return task.get("completionStatus") is None
+
+
+def is_finished(task: dict) -> bool:
+    """A task has finished once it has a completionStatus (``completed`` alone does not tell)."""
+    return not is_pending(task)
+
+
+def is_failure(task: dict) -> bool:
+    """A finished task whose status says it did not do its work."""
+    return completion_status(task) in FAILURE_STATUSES
 
 
 def completion_status(task: dict) -> str | None:
@@ -71,3 +87,19 @@ def started_at(task: dict) -> datetime | None:
 def completed_at(task: dict) -> datetime | None:
     """When a task completed; None while it is pending or when its completion time is no date-time."""
     return _instant(task.get("completed"))
+
+
+def _seconds(threshold) -> float:
+    return threshold.total_seconds() if isinstance(threshold, timedelta) else float(threshold)
+
+
+def started_long_ago(task: dict, threshold, now: datetime) -> bool:
+    """Whether a task started at least ``threshold`` (seconds or a timedelta) before ``now``; False when it has no
+    start time. The one age boundary: exactly ``threshold`` counts."""
+    started = started_at(task)
+    return started is not None and (now - started).total_seconds() >= _seconds(threshold)
+
+
+def is_stuck(task: dict, threshold, now: datetime) -> bool:
+    """Pending, and started at least ``threshold`` (seconds or a timedelta) before ``now``."""
+    return is_pending(task) and started_long_ago(task, threshold, now)

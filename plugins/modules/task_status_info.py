@@ -51,6 +51,9 @@ options:
         C(type) filter understands them (not C(QUARTZ) or C(QPOC)).
       - When the module applies it itself, it compares C(attributes.taskDefinitionName), or the C(uniqueName) in upper
         case with underscores when that attribute is missing.
+      - ISC refuses some documented names in its filter (HTTP 400 "Unsupported Task Definition type", for example
+        V(CLOUD_ENTITLEMENT_IMPORT)). The module then reads again without that filter, selects the same tasks
+        itself and warns; the refusal holds for the rest of the run, so it costs one request.
     type: list
     elements: str
   source_id:
@@ -65,8 +68,9 @@ options:
     elements: str
   older_than:
     description:
-      - Keep tasks launched (or created, when never launched) longer ago than this duration, for example V(90s),
-        V(30m), V(6h), V(2d) or V(1h30m). A bare number counts as seconds.
+      - Keep tasks launched (or created, when never launched) at least this long ago, for example V(90s),
+        V(30m), V(6h), V(2d) or V(1h30m). A bare number counts as seconds. A task started exactly that long ago is
+        kept; the C(stuck_tasks) role, the task report and the event source draw the same line.
       - With O(scope=pending), this selects stuck tasks.
       - Units are V(s), V(m), V(h), V(d) and V(w), combined in any order with or without spaces; at most ten years.
     type: str
@@ -127,7 +131,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Stuck tasks, pending for more than 6 hours
+- name: Stuck tasks, pending for at least 6 hours
   sailpoint.isc.task_status_info:
     base_url: "{{ isc_base_url }}"
     client_id: "{{ isc_client_id }}"
@@ -225,13 +229,14 @@ detail:
 from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
 from ansible_collections.sailpoint.isc.plugins.module_utils import _errors as errors
 from ansible_collections.sailpoint.isc.plugins.module_utils import _task_query as task_query
+from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import SCOPES
 
 
 def argument_spec():
     spec = connection.argument_spec()
     spec.update(
         id=dict(type="str"),
-        scope=dict(type="str", choices=list(task_query.SCOPES), default="all"),
+        scope=dict(type="str", choices=list(SCOPES), default="all"),
         completion_status=dict(type="list", elements="str"),
         unique_name=dict(type="list", elements="str"),
         type=dict(type="list", elements="str"),

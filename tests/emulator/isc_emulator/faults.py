@@ -46,6 +46,15 @@ def check_max_url_length(value):
     return length
 
 
+def check_type_names(value):
+    """Task-definition names (a list, or one comma-separated string), upper-cased; ValueError for anything else."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ValueError("rejected_types must be a list of task-definition names such as CLOUD_ENTITLEMENT_IMPORT")
+    return tuple(dict.fromkeys(item.strip().upper() for item in value))
+
+
 def _number(value, name, kind, what):
     # Numbers, or their text (templated control calls often send text); never a boolean.
     try:
@@ -111,9 +120,12 @@ class FaultConfig:
     # milliseconds between the bytes of an answer (0: sent at once): a server whose every byte comes in time
     drip_ms: int = 0
     drip_on: tuple = REQUEST_KINDS
+    # task-definition names the type filter refuses with 400 "Unsupported Task Definition type", as ISC does live
+    # with some documented names (upper case; a filter's values compare without case)
+    rejected_types: tuple = ()
 
     # Settings a POST /_control/faults keeps from the command line when it leaves them out.
-    BASELINE = ("rate_limit", "token_ttl", "max_url_length")
+    BASELINE = ("rate_limit", "token_ttl", "max_url_length", "rejected_types")
 
     def updated(self, data):
         """A new config from the control surface's JSON; ValueError names a bad key or value."""
@@ -160,7 +172,13 @@ class FaultConfig:
         for key in ("malformed_on", "echo_on", "drip_on"):
             if key in data:
                 changes[key] = _names(data[key], key, REQUEST_KINDS)
+        if "rejected_types" in data:
+            changes["rejected_types"] = check_type_names(data["rejected_types"])
         return dataclasses.replace(self, **changes)
+
+    def rejected_type(self, values):
+        """The first of a type filter's values this tenant refuses, or None."""
+        return next((value for value in values if value.upper() in self.rejected_types), None)
 
     def cleared(self):
         """No fault at all, with the command line's rate limit, token lifetime and URL limit."""
@@ -171,7 +189,7 @@ class FaultConfig:
 
     def as_json(self):
         data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
-        for key in ("statuses", "malformed", "malformed_on", "echo", "echo_on", "drip_on"):
+        for key in ("statuses", "malformed", "malformed_on", "echo", "echo_on", "drip_on", "rejected_types"):
             data[key] = list(data[key])
         data["rate_limit"] = format_rate_limit(self.rate_limit)
         return data
