@@ -181,9 +181,19 @@ def checked(emulator, checker):
 
 @contextlib.contextmanager
 def running_emulator(
-    tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, validate_requests=False, tls=None, handshake_timeout=10, **fault_settings
+    tasks=60,
+    pending=3,
+    stuck=5,
+    tenants=("acme",),
+    state=None,
+    rate_limit=None,
+    validate_requests=False,
+    tls=None,
+    handshake_timeout=10,
+    options=None,
+    **fault_settings,
 ):
-    """``tls``: (certificate path, key path) to serve HTTPS."""
+    """``tls``: (certificate path, key path) to serve HTTPS; ``options``: more Options fields."""
     checker = ContractChecker()
     options = Options(
         tasks=tasks,
@@ -193,6 +203,7 @@ def running_emulator(
         state=state,
         faults=faults.FaultConfig(rate_limit=rate_limit, **fault_settings),
         validate_requests=validate_requests,
+        **(options or {}),
     )
     emulator = checked(Emulator(options), checker)
     server = make_server(emulator, tls_cert=tls[0] if tls else None, tls_key=tls[1] if tls else None, handshake_timeout=handshake_timeout)
