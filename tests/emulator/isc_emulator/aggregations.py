@@ -328,17 +328,28 @@ class Launches:
         if state.complete_after_seconds is None:
             return
         deadline = now_ms() - state.complete_after_seconds * 1000
-        for task_id in self.launched_ids(tenant_name):
-            found = self.emulator.store.get(tenant_name, task_id)
-            if found is None or found[2] is not None:
+        store = self.emulator.store
+        with store.lock:
+            pending = store.db.execute(
+                "SELECT tasks.id, tasks.body FROM launches JOIN tasks ON tasks.tenant = launches.tenant AND tasks.id = launches.id"
+                " WHERE launches.tenant = ? AND tasks.status IS NULL",
+                (tenant_name,),
+            ).fetchall()
+        for task_id, body in pending:
+            if _started(json.loads(body)) > deadline:
                 continue
 
             def change(task):
-                if task["completionStatus"] is None and parse_iso(task["launched"] or task["created"]) <= deadline:
+                # Read again under the store's lock: another request may have finished it meanwhile.
+                if task["completionStatus"] is None and _started(task) <= deadline:
                     finished(task, state.status, state.counts)
                 return task
 
-            self.emulator.store.update(tenant_name, task_id, change)
+            store.update(tenant_name, task_id, change)
+
+
+def _started(task):
+    return parse_iso(task["launched"] or task["created"])
 
 
 def _unique_name(body):
