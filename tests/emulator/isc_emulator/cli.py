@@ -107,7 +107,7 @@ def build_parser():
     serve.add_argument(
         "--validate-requests",
         action="store_true",
-        help="answer 400 to any task-status request that breaks SailPoint's OpenAPI specification (needs openapi-core)",
+        help="answer 400 to any API request that breaks SailPoint's OpenAPI specification (needs openapi-core)",
     )
     serve.add_argument(
         "--aggregation-seconds",
