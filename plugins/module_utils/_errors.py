@@ -102,7 +102,10 @@ _BY_STATUS = {
 
 _HINTS = {
     401: "check client_id and client_secret (or access_token) and the tenant",
-    403: "the credentials lack the right for this operation (PATCH needs a token with user context and the user level ORG_ADMIN, CERT_ADMIN or REPORT_ADMIN)",
+    403: (
+        "the credentials lack the right for this operation (a task PATCH needs a token with user context and the user level ORG_ADMIN, "
+        "CERT_ADMIN or REPORT_ADMIN; an entitlement aggregation's launch one with user context at ORG_ADMIN)"
+    ),
     429: "ISC kept rate limiting after every retry; raise retries or slow down",
 }
 
