@@ -170,8 +170,12 @@ class IscClient:
         self._pace_file = pace_file if rate_limit else None
         if self._pace_file is not None:
             self._pacer.preload(self._pace_file.load(clock))
+        # every HTTP request this client sends, token requests and urllib3's repeated tries included: ISC bills each one
+        self._requests_sent = 0
+        self._count_lock = threading.Lock()
         self._session = requests.Session()
-        adapter = HTTPAdapter(max_retries=make_retry(retries, self.warn, self._pacer), pool_maxsize=MAX_PARALLEL_REQUESTS)
+        retry = make_retry(retries, self.warn, self._pacer, counted=self._count_request)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
@@ -181,6 +185,16 @@ class IscClient:
         if self._pace_file is not None:
             self._pace_file.save(self._pacer.starts(), self._clock)
         self._session.close()
+
+    def _count_request(self):
+        with self._count_lock:
+            self._requests_sent += 1
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far, token requests and repeated tries included."""
+        with self._count_lock:
+            return self._requests_sent
 
     def warn(self, message):
         """Report ``message`` through the warn hook, with every secret masked."""
@@ -257,6 +271,7 @@ class IscClient:
         body = json.dumps(json_body) if json_body is not None else data
         # ISC counts the API calls made with a token; the token request itself is no API call of a version
         self._pacer.before_request(counted=token is not None)
+        self._count_request()
         try:
             return self._session.request(
                 method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout, verify=self._verify

@@ -178,16 +178,18 @@ def unrecoverable(error) -> bool:
 class PacedRetry(Retry):
     """urllib3's Retry, reporting each retry through a callback before it waits, and waiting through the pacer."""
 
-    def __init__(self, *args, notify=None, pacer=None, **kwargs):
+    def __init__(self, *args, notify=None, pacer=None, counted=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.notify = notify
         self.pacer = pacer
+        # called once for each repeated try, which is one more request sent
+        self.counted = counted
         self.reason = ""
 
     def new(self, **kw):
         # urllib3 copies a Retry through its own constructor arguments only
         retry = super().new(**kw)
-        retry.notify, retry.pacer = self.notify, self.pacer
+        retry.notify, retry.pacer, retry.counted = self.notify, self.pacer, self.counted
         return retry
 
     def is_retry(self, method, status_code, has_retry_after=False):
@@ -219,9 +221,11 @@ class PacedRetry(Retry):
         if self.notify:
             self.notify(f"{self.reason}; retry {len(self.history)} in {wait:.1f}s ({how})")
         self.pacer.pause(wait)
+        if self.counted:
+            self.counted()
 
 
-def make_retry(retries, notify, pacer):
+def make_retry(retries, notify, pacer, counted=None):
     """The Retry of a client's session: reads and the token request after any transient answer, PATCH only when it
     cannot have been applied."""
     return PacedRetry(
@@ -241,4 +245,5 @@ def make_retry(retries, notify, pacer):
         raise_on_status=False,
         notify=notify,
         pacer=pacer,
+        counted=counted,
     )
