@@ -9,7 +9,7 @@ the roles all take these rules from here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import parse_rfc3339
 
@@ -71,3 +71,19 @@ def started_at(task: dict) -> datetime | None:
 def completed_at(task: dict) -> datetime | None:
     """When a task completed; None while it is pending or when its completion time is no date-time."""
     return _instant(task.get("completed"))
+
+
+def _seconds(threshold) -> float:
+    return threshold.total_seconds() if isinstance(threshold, timedelta) else float(threshold)
+
+
+def started_long_ago(task: dict, threshold, now: datetime) -> bool:
+    """Whether a task started at least ``threshold`` (seconds or a timedelta) before ``now``; False when it has no
+    start time. The one age boundary: exactly ``threshold`` counts."""
+    started = started_at(task)
+    return started is not None and (now - started).total_seconds() >= _seconds(threshold)
+
+
+def is_stuck(task: dict, threshold, now: datetime) -> bool:
+    """Pending, and started at least ``threshold`` (seconds or a timedelta) before ``now``."""
+    return is_pending(task) and started_long_ago(task, threshold, now)
