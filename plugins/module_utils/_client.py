@@ -375,6 +375,14 @@ class IscClient:
             return self.version.collection + "/pending-tasks"
         raise ValueError(f"unknown operation {operation!r}")
 
+    def get_json_object(self, path, params=None) -> dict:
+        """The JSON object ISC answers a GET of ``path`` with, secrets masked; ServerAnswerError for anything else."""
+        response = self.request("GET", path, params=params)
+        body = self._json(response, "GET", path, dict, masked=True)
+        if body is None:
+            raise ServerAnswerError(self._blame("GET", path, response, "no body"), status=response.status_code)
+        return body
+
     def get_task(self, task_id) -> dict:
         """One TaskStatus; NotFoundError on 404."""
         path = f"{self.version.collection}/{path_segment(task_id)}"
