@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import random
 import urllib.parse
 
-from isc_emulator import hooks, seed
+from isc_emulator import hooks, seed, sourcecontrol
 from isc_emulator.clock import WINDOW_MS, now_ms
 from isc_emulator.responses import error, json_array, json_response
 
@@ -46,6 +47,9 @@ def handle(emulator, request):
 def _route(emulator, request):
     parts = request.path.strip("/").split("/")[1:]
     key = (request.method, parts[0] if parts else "")
+    if parts and parts[0] in sourcecontrol.ROOTS:
+        data = _query(request) if request.method == "GET" else _body(request)
+        return sourcecontrol.handle(emulator, request.method, parts, data, functools.partial(_tenant, emulator))
     routes = {
         ("GET", "health"): _health,
         ("POST", "reset"): _reset,
@@ -190,11 +194,16 @@ def _set_client(emulator, request):
     if role not in tenant.config["clients"]:
         raise ControlError(400, "role must be one of %s" % ", ".join(tenant.config["clients"]))
     changes = {key: data[key] for key in ("client_id", "client_secret") if key in data}
-    if not changes or set(data) - {"tenant", "role", "client_id", "client_secret"}:
-        raise ControlError(400, "Give client_id and/or client_secret (and role, tenant)")
+    if not changes and "scopes" not in data or set(data) - {"tenant", "role", "client_id", "client_secret", "scopes"}:
+        raise ControlError(400, "Give client_id, client_secret and/or scopes (and role, tenant)")
     for key, value in changes.items():
         if not isinstance(value, str) or not value or len(value) > MAX_CREDENTIAL or "\x00" in value:
             raise ControlError(400, "%s must be a non-empty string of at most %d characters without NUL" % (key, MAX_CREDENTIAL))
+    if "scopes" in data:
+        # Tokens issued from now on carry these scopes; the source operations check them.
+        if not isinstance(data["scopes"], list) or not all(isinstance(scope, str) and 0 < len(scope) <= 200 for scope in data["scopes"]):
+            raise ControlError(400, "scopes must be a list of scope names (sp:scopes:all grants every one)")
+        changes["scopes"] = data["scopes"]
     tenant.client_overrides[role] = dict(tenant.client_overrides.get(role, {}), **changes)
     return json_response(200, {"tenant": tenant.name, "role": role, "client": tenant.clients[role]})
 

@@ -18,7 +18,7 @@ from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.testing import MockRequest, MockResponse
 
-from isc_emulator import faults, versions
+from isc_emulator import faults, multipart, sources
 from isc_emulator.app import Emulator, Options
 from isc_emulator.server import make_server, start_in_thread
 from isc_emulator.spec import spec_path
@@ -54,9 +54,9 @@ class ContractChecker:
         if len(parts) >= 2 and parts[0] in ("beta", "v2024", "v2025", "v2026") and parts[1] == "task-status":
             return parts[0], "/" + "/".join(parts)
         if parts[:2] == ["task-status", "v1"]:
-            spec = versions.get("v1").spec
-            return spec, "/%s/task-status/%s" % (spec, "/".join(parts[2:]))
-        return None
+            return "v1", "/" + "/".join(parts)
+        located = sources.locate(parts)
+        return sources.spec_call(*located) if located else None
 
     def check(self, request, response):
         call = self.spec_call(request.path)
@@ -142,6 +142,24 @@ class ApiClient:
         data = operations if isinstance(operations, (bytes, str)) else json.dumps(operations)
         return self.session.patch(self.url(version, "/" + task_id), data=data, headers={"Content-Type": content_type})
 
+    def source_url(self, version, tail):
+        """/v2025/sources/x, or /sources/v1/x for v1: ``tail`` starts at the resource (sources/x)."""
+        head, _slash, rest = tail.partition("/")
+        if version == "v1":
+            return "%s/%s/v1%s" % (self.base_url, head, "/" + rest if rest else "")
+        return "%s/%s/%s" % (self.base_url, version, tail)
+
+    def source_get(self, version, tail, **params):
+        return self.session.get(self.source_url(version, tail), params=params, headers={"X-SailPoint-Experimental": "true"})
+
+    def source_post(self, version, tail, fields=None, content_type=None, body=None):
+        """A POST with a well-formed multipart body of ``fields``, unless content_type/body say otherwise."""
+        if body is None:
+            form_type, body = multipart.encode(fields or {})
+            content_type = content_type or form_type
+        headers = {"Content-Type": content_type} if content_type else {}
+        return self.session.post(self.source_url(version, tail), data=body, headers=headers)
+
     def all(self, version, **params):
         reply = self.get(version, limit=250, **params)
         assert reply.status_code == 200, reply.text
@@ -162,9 +180,19 @@ def checked(emulator, checker):
 
 @contextlib.contextmanager
 def running_emulator(
-    tasks=60, pending=3, stuck=5, tenants=("acme",), state=None, rate_limit=None, validate_requests=False, tls=None, handshake_timeout=10, **fault_settings
+    tasks=60,
+    pending=3,
+    stuck=5,
+    tenants=("acme",),
+    state=None,
+    rate_limit=None,
+    validate_requests=False,
+    tls=None,
+    handshake_timeout=10,
+    options=None,
+    **fault_settings,
 ):
-    """``tls``: (certificate path, key path) to serve HTTPS."""
+    """``tls``: (certificate path, key path) to serve HTTPS; ``options``: more Options fields."""
     checker = ContractChecker()
     options = Options(
         tasks=tasks,
@@ -174,6 +202,7 @@ def running_emulator(
         state=state,
         faults=faults.FaultConfig(rate_limit=rate_limit, **fault_settings),
         validate_requests=validate_requests,
+        **(options or {}),
     )
     emulator = checked(Emulator(options), checker)
     server = make_server(emulator, tls_cert=tls[0] if tls else None, tls_key=tls[1] if tls else None, handshake_timeout=handshake_timeout)
