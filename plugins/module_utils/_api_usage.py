@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import API_VERSIONS
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError, ServerAnswerError
 
-# The versions that have the operation, and its path in each (v1 puts the version after the first segment).
-PATHS = {"v2025": "/v2025/api-usage/count", "v2026": "/v2026/api-usage/count", "v1": "/api-usage/v1/count"}
+# The versions that have the operation.
+USAGE_VERSIONS = ("v2025", "v2026", "v1")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -43,8 +44,10 @@ def _date(params, option) -> str | None:
 def plan_usage(params: dict) -> UsagePlan:
     """The request, checked before any is sent; OptionError naming the option otherwise."""
     version = params.get("api_version")
-    if version not in PATHS:
-        raise OptionError(f"api_version must be one of {', '.join(PATHS)} for api_usage_info (ISC has GET /api-usage/count from v2025 on), got {version!r}")
+    if version not in USAGE_VERSIONS:
+        raise OptionError(
+            f"api_version must be one of {', '.join(USAGE_VERSIONS)} for api_usage_info (ISC has GET /api-usage/count from v2025 on), got {version!r}"
+        )
     method = params.get("method")
     if method is not None and str(method).upper() not in METHODS:
         raise OptionError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -58,12 +61,12 @@ def plan_usage(params: dict) -> UsagePlan:
     ]
     # plain conditions: the operation's documentation shows no parentheses
     filters = " and ".join(condition for condition in conditions if condition) or None
-    return UsagePlan(path=PATHS[version], filters=filters)
+    return UsagePlan(path=API_VERSIONS[version].resource("api-usage") + "/count", filters=filters)
 
 
 def read_usage(client, plan: UsagePlan) -> dict:
     """The module result: ``usage`` as ISC answered it (``NumberOfCalls``)."""
-    body = client.get_json_object(plan.path, params={"filters": plan.filters} if plan.filters else None)
+    body = client.get_object(plan.path, what="a count of API calls", id_required=False, params={"filters": plan.filters} if plan.filters else None)
     calls = body.get("NumberOfCalls")
     if not isinstance(calls, int) or isinstance(calls, bool) or calls < 0:
         raise ServerAnswerError(

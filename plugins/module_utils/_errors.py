@@ -75,6 +75,19 @@ class WaitTimeoutError(IscError):
     """A wait ran out of time; ``detail`` holds the last state seen."""
 
 
+# Answers the gateway gives before a request reaches the service: a non-idempotent write (a PATCH, a launch POST)
+# answered so was certainly not applied, and may be sent again.
+NOT_APPLIED_STATUSES = (429, 503)
+
+
+def write_may_have_applied(error: IscError) -> bool:
+    """Whether a failed non-idempotent write may still have been applied: the request may have left (no connect
+    failure) and no answer proves it was refused before the service (any 5xx but 503, an answer not as specified)."""
+    if isinstance(error, TransportError):
+        return error.maybe_sent
+    return isinstance(error, (ServerError, ServerAnswerError)) and error.status not in NOT_APPLIED_STATUSES
+
+
 _BY_STATUS = {
     400: BadRequestError,
     401: AuthenticationError,

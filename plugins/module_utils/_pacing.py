@@ -20,6 +20,8 @@ import threading
 import time
 import traceback
 
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import NOT_APPLIED_STATUSES
+
 try:
     from urllib3 import exceptions as urllib3_exceptions
     from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -40,9 +42,8 @@ RATE_LIMIT = (100, 10.0)
 RATE_WINDOW_MARGIN = 0.05
 # GET, HEAD and the token's POST change nothing, so any transient answer may be repeated, a 500 included
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# 429 and 503 are answered by the gateway before a PATCH reaches the service, so repeating one cannot apply a
-# patch twice; after a 500, a 502, a 504 or a dropped connection the patch may already have been applied.
-PATCH_RETRY_STATUSES = (429, 503)
+# repeating a PATCH (or any other write) answered so cannot apply it twice (see _errors.write_may_have_applied)
+PATCH_RETRY_STATUSES = NOT_APPLIED_STATUSES
 BACKOFF_FACTOR = 1.0
 BACKOFF_MAX = 30.0
 BACKOFF_JITTER = 1.0
@@ -178,10 +179,12 @@ def unrecoverable(error) -> bool:
 class PacedRetry(Retry):
     """urllib3's Retry, reporting each retry through a callback before it waits, and waiting through the pacer."""
 
-    def __init__(self, *args, notify=None, pacer=None, counted=None, **kwargs):
+    def __init__(self, *args, notify=None, pacer=None, write=False, counted=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.notify = notify
         self.pacer = pacer
+        # every request through this Retry is a write that must not be applied twice, whatever its method
+        self.write = write
         # called once for each repeated try, which is one more request sent
         self.counted = counted
         self.reason = ""
@@ -189,11 +192,15 @@ class PacedRetry(Retry):
     def new(self, **kw):
         # urllib3 copies a Retry through its own constructor arguments only
         retry = super().new(**kw)
-        retry.notify, retry.pacer, retry.counted = self.notify, self.pacer, self.counted
+        retry.notify, retry.pacer, retry.write, retry.counted = self.notify, self.pacer, self.write, self.counted
         return retry
 
+    def _is_method_retryable(self, method):
+        # a write that may have reached the service (a dropped connection, a read timeout) is never repeated
+        return not self.write and super()._is_method_retryable(method)
+
     def is_retry(self, method, status_code, has_retry_after=False):
-        if method and method.upper() == "PATCH":
+        if self.write or (method and method.upper() == "PATCH"):
             return status_code in PATCH_RETRY_STATUSES
         return super().is_retry(method, status_code, has_retry_after)
 
@@ -225,9 +232,9 @@ class PacedRetry(Retry):
             self.counted()
 
 
-def make_retry(retries, notify, pacer, counted=None):
-    """The Retry of a client's session: reads and the token request after any transient answer, PATCH only when it
-    cannot have been applied."""
+def make_retry(retries, notify, pacer, write=False, counted=None):
+    """The Retry of a client's session: reads and the token request after any transient answer, PATCH (and with
+    ``write`` every request) only when it cannot have been applied."""
     return PacedRetry(
         total=retries,
         connect=retries,
@@ -236,7 +243,7 @@ def make_retry(retries, notify, pacer, counted=None):
         other=0,
         redirect=0,
         status_forcelist=RETRY_STATUSES,
-        # PATCH is left out: a dropped connection may hide an applied patch (is_retry handles its statuses)
+        # PATCH and writes are left out: a dropped connection may hide an applied write (is_retry handles their statuses)
         allowed_methods=frozenset({"GET", "HEAD", "POST"}),
         backoff_factor=BACKOFF_FACTOR,
         backoff_max=BACKOFF_MAX,
@@ -245,5 +252,6 @@ def make_retry(retries, notify, pacer, counted=None):
         raise_on_status=False,
         notify=notify,
         pacer=pacer,
+        write=write,
         counted=counted,
     )

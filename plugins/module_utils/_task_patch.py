@@ -15,19 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import MAX_PARALLEL_REQUESTS, PAGE_SIZE, path_segment
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
-    ConflictError,
-    IscError,
-    NotFoundError,
-    OptionError,
-    ServerAnswerError,
-    ServerError,
-    TransportError,
-)
+from ansible_collections.sailpoint.isc.plugins.module_utils import _rights as rights
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import MAX_PARALLEL_REQUESTS, path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import ConflictError, IscError, OptionError, write_may_have_applied
+from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import TaskReader
 from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, TASK_FIELDS, is_pending
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (
     format_timestamp,
@@ -59,14 +51,6 @@ OPTION_FIELDS = {
 GUARD_FIELDS = ("modified", "percentComplete")
 # What a listed task must hold for planning (status, times) and for the guard to test it as it was listed.
 LISTED_FIELDS = ("id", "created", "modified", "completed", "completionStatus", "percentComplete")
-# ISC's list answers at most 250 tasks; an `id in (...)` filter of 125 ISC ids (32 hex characters) is about 5,200
-# characters once urlencoded, well inside the 8 KiB request line that common gateways and proxies accept (nginx's
-# and Apache's defaults). Ids of other shapes are batched by their encoded length under the same budget.
-ID_BATCH = 125
-ID_FILTER_BUDGET = 6000
-# Whether the user level a token's claims name may patch tasks, as SailPoint's specification lists them for PATCH.
-PATCH_USER_LEVELS = ("ORG_ADMIN", "CERT_ADMIN", "REPORT_ADMIN")
-PATCH_SCOPES = ("sp:scopes:all", "idn:task-management:write")
 MAX_CONCURRENCY = MAX_PARALLEL_REQUESTS
 
 
@@ -407,97 +391,10 @@ def _completed_before_created(current: dict[str, Any], target: dict[str, Any]) -
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def id_batches(ids: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The ids in groups that one list request with an ``id in (...)`` filter can read (see ID_FILTER_BUDGET)."""
-    batches: list[tuple[str, ...]] = []
-    batch: list[str] = []
-    length = 0
-    for task_id in ids:
-        size = len(quote_plus(isc_filters.quote(task_id))) + len(quote_plus(", "))
-        if batch and (len(batch) == ID_BATCH or length + size > ID_FILTER_BUDGET):
-            batches.append(tuple(batch))
-            batch, length = [], 0
-        batch.append(task_id)
-        length += size
-    if batch:
-        batches.append(tuple(batch))
-    return batches
-
-
-def _list_by_ids(client: Any, ids: tuple[str, ...], found: dict[str, Any], operation_filter: str | None = None) -> None:
-    """Read ``ids`` with filtered list requests, a batch at a time; a batch that cannot be read fails its tasks only."""
-    for batch in id_batches(ids):
-        try:
-            expression = isc_filters.combine(isc_filters.condition("id", batch), operation_filter)
-            for page in client.iter_pages(filters=expression, page_size=len(batch)):
-                for task in page:
-                    if task.get("id") in batch:
-                        found[task["id"]] = task
-        except IscError as error:
-            for task_id in batch:
-                found[task_id] = error
-
-
-def _pending_reads_pay(client: Any, ids: tuple[str, ...]) -> bool:
-    """On beta and v2024, whether reading every pending task (pages of 250) costs fewer requests than a GET per id."""
-    try:
-        pending = client.count_tasks(operation="pending")
-    except IscError:
-        return False
-    return -(-pending // PAGE_SIZE) + len(id_batches(ids)) < len(ids)
-
-
-def _read_one(client: Any, task_id: str) -> Any:
-    try:
-        return client.get_task(task_id)
-    except IscError as error:
-        return error
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        # an unforeseen error reading one task must not keep the others from being handled
-        return IscError(f"unexpected {type(exc).__name__}: {exc}")
-
-
-def read_tasks(client: Any, ids: tuple[str, ...], mapper=map) -> dict[str, Any]:
-    """Each task as ISC has it now, by id: the TaskStatus, or the IscError that kept it from being read.
-
-    One id is a GET. Several are read in pages: on versions whose list holds pending tasks, lists filtered with
-    ``id in (...)``; on beta and v2024 (whose list holds only completed tasks), the pending-tasks pages, then filtered
-    lists for the ids not among them, when that costs fewer requests than a GET per id. GETs by id go through
-    ``mapper`` (a thread pool's map runs them side by side).
-    """
-    found: dict[str, Any] = {}
-    if len(ids) > 1 and client.version.list_includes_pending:
-        _list_by_ids(client, ids, found)
-    elif len(ids) > 2 and client.version.has_pending_endpoint and _pending_reads_pay(client, ids):
-        wanted = set(ids)
-        try:
-            for page in client.iter_pages(operation="pending"):
-                found.update((task["id"], task) for task in page if task.get("id") in wanted)
-        except IscError as error:
-            found.update((task_id, error) for task_id in ids)
-        _list_by_ids(client, tuple(task_id for task_id in ids if task_id not in found), found)
-    else:
-        found.update(zip(ids, mapper(lambda task_id: _read_one(client, task_id), ids)))
-    for task_id in ids:
-        if task_id not in found:
-            found[task_id] = NotFoundError(f"ISC has no task {task_id} (or it is older than ISC's 90 days of history)", status=404)
-    return found
-
-
 def refusal_from_claims(claims: dict[str, Any]) -> str | None:
     """Why ISC would refuse this client's PATCH (HTTP 403), as far as its token's claims tell; None when they allow it
     or do not say (a token that is no JWT)."""
-    if not claims:
-        return None
-    if not claims.get("identity_id") and not claims.get("user_name"):
-        return "the client has no user context (an API client without a user), and ISC patches tasks only for a user's personal access token"
-    levels = claims.get("authorities")
-    if isinstance(levels, list) and levels and not set(map(str, levels)) & set(PATCH_USER_LEVELS):
-        return f"its user level ({', '.join(map(str, levels))}) may read tasks but not patch them; that takes {', '.join(PATCH_USER_LEVELS)}"
-    scopes = claims.get("scope")
-    if isinstance(scopes, list) and scopes and not set(map(str, scopes)) & set(PATCH_SCOPES):
-        return f"its scopes ({', '.join(map(str, scopes))}) do not include {' or '.join(PATCH_SCOPES)}"
-    return None
+    return rights.refusal(claims, rights.PATCH_TASKS)
 
 
 def handle_task(client: Any, task_id: str, current: Any, desired: DesiredState, now: datetime, check_mode: bool, refusal: str | None = None) -> Outcome:
@@ -525,20 +422,13 @@ def _send(client: Any, outcome: Outcome) -> Outcome:
         return _guard_failed(client, outcome, error)
     except IscError as error:
         outcome.after, outcome.status = outcome.before, error.status
-        outcome.maybe_applied = _maybe_applied(error)
+        outcome.maybe_applied = write_may_have_applied(error)
         outcome.error = f"the PATCH failed: {_describe(error)}"
         if outcome.maybe_applied:
             outcome.error += "; ISC may have applied it all the same, so run again: a rerun reads the task and changes only what still differs"
         return outcome
     outcome.changed = True
     return outcome
-
-
-def _maybe_applied(error: IscError) -> bool:
-    """Whether a failed PATCH may still have been applied: the answer, if any, does not prove that it was not."""
-    if isinstance(error, TransportError):
-        return error.maybe_sent
-    return isinstance(error, (ServerError, ServerAnswerError)) and error.status not in (503,)
 
 
 def _guard_failed(client: Any, outcome: Outcome, error: IscError) -> Outcome:
@@ -580,7 +470,7 @@ def handle_tasks(client: Any, plan: Plan, now: datetime, check_mode: bool) -> li
 
 
 def _handle_all(client: Any, plan: Plan, now: datetime, check_mode: bool, mapper) -> list[Outcome]:
-    current = plan.listed if plan.listed is not None else read_tasks(client, plan.ids, mapper)
+    current = plan.listed if plan.listed is not None else TaskReader(client).by_ids(plan.ids, mapper)
     refusal = refusal_from_claims(client.claims()) if check_mode and plan.ids else None
 
     def handle(task_id: str) -> Outcome:

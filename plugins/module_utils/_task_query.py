@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import path_segment
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
@@ -21,11 +20,11 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     WaitTimeoutError,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._numbers import bounded
-from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, TASK_FIELDS, is_pending, started_at
+from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import SELECTORS, Selectors, TaskReader, check_scope, selected
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, TASK_FIELDS, is_finished, started_long_ago
 
-SCOPES = ("pending", "completed", "all")
-# option -> the filter field of ISC's list operation; unique_name has none in any version
-SELECTORS = {"completion_status": "completionStatus", "unique_name": None, "type": "type", "source_id": "sourceId", "launcher": "launcher"}
+# the selector options of task_status_info (a single task is chosen by id, not by an ids list)
+SELECTOR_OPTIONS = tuple(selector.option for name, selector in SELECTORS.items() if name != "ids")
 # the only sort field ISC's task-status list supports, ascending or with "-" descending
 SORT_FIELDS = ("created", "-created")
 # errors that say nothing about the task awaited: the next poll may well succeed
@@ -65,24 +64,6 @@ class QueryPlan:
     wait: Wait | None = None
     count: bool = False
     fields: tuple | None = None
-
-
-@dataclass(frozen=True)
-class Narrowing:
-    """What the client checks itself because the server could not: selector options, pending or completed only."""
-
-    client_fields: tuple = ()
-    # True: keep pending tasks only, False: completed only; None: no such narrowing
-    pending_only: bool | None = None
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One ISC operation to run: ``list`` or ``pending``, its server filter, and what remains to check client-side."""
-
-    name: str
-    filters: str | None
-    narrowing: Narrowing
 
 
 def _strings(params, option) -> list[str]:
@@ -125,13 +106,12 @@ def _fields(params):
 
 def _selection(params) -> Selection:
     scope = params["scope"]
-    values = {option: _strings(params, option) for option in SELECTORS}
+    values = {option: _strings(params, option) for option in SELECTOR_OPTIONS}
     unknown = [value for value in values["completion_status"] if value.upper() not in COMPLETION_STATUSES]
     if unknown:
         raise OptionError(f"completion_status must be among {', '.join(COMPLETION_STATUSES)} (any case), got {', '.join(map(repr, unknown))}")
     values["completion_status"] = [value.upper() for value in values["completion_status"]]
-    if values["completion_status"] and scope == "pending":
-        raise OptionError("completion_status selects completed tasks; it cannot be combined with scope: pending")
+    check_scope(Selectors.from_options(values), scope)
     try:
         older_than = parse_duration(params["older_than"]) if params.get("older_than") is not None else None
     except ValueError as error:
@@ -165,76 +145,13 @@ def plan_query(params: dict) -> QueryPlan:
     return QueryPlan(selection=selection, task_id=task_id, wait=wait, count=bool(params["count"]), fields=_fields(params))
 
 
-def plan_operations(version, selection: Selection) -> list[Operation]:
-    """The operations ``selection`` needs on ``version``; each selector goes to the server where it can."""
-    # a pending task has no completionStatus, so asking for one asks for completed tasks (never with scope: pending)
-    scope = "completed" if "completion_status" in selection.values else selection.scope
-    operations = []
-    if not version.list_includes_pending:
-        if scope in ("completed", "all"):
-            # beta and v2024 describe their list as completed tasks; a pending one it answers anyway is dropped here
-            operations.append(_list_operation(version, selection, None, pending_only=False))
-        if scope in ("pending", "all"):
-            if selection.filters:
-                raise OptionError(
-                    f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
-                    "no filters; use api_version v2025 or later, or scope: completed"
-                )
-            operations.append(Operation("pending", None, Narrowing(tuple(selection.values))))
-        return operations
-    # from v2025 the server's filter selects pending or completed tasks itself; completion_status filters them too
-    if scope == "pending":
-        return [_list_operation(version, selection, isc_filters.is_null("completionStatus"))]
-    if scope == "completed" and "completion_status" not in selection.values:
-        return [_list_operation(version, selection, isc_filters.condition("completionStatus", COMPLETION_STATUSES))]
-    return [_list_operation(version, selection, None)]
+def selectors_of(selection: Selection) -> Selectors:
+    """What the task reader selects for ``selection``."""
+    return Selectors.from_options(selection.values, selection.filters)
 
 
-def _list_operation(version, selection, scope_filter, pending_only=None):
-    server, client = [scope_filter], []
-    for option, values in selection.values.items():
-        if SELECTORS[option] in version.filter_fields:
-            server.append(isc_filters.condition(SELECTORS[option], values))
-        else:
-            client.append(option)
-    return Operation("list", isc_filters.combine(*server, selection.filters), Narrowing(tuple(client), pending_only))
-
-
-# ---- client-side narrowing
-
-
-def _task_values(task, option):
-    if option == "completion_status":
-        return [task.get("completionStatus")]
-    if option == "unique_name":
-        return [task.get("uniqueName")]
-    if option == "source_id":
-        return [(task.get("target") or {}).get("id")]
-    if option == "launcher":
-        return [task.get("launcher")]
-    # ISC's type filter matches task-definition names; fall back to one derived from uniqueName when absent
-    name = (task.get("attributes") or {}).get("taskDefinitionName") or (task.get("uniqueName") or "").upper().replace(" ", "_")
-    return [name]
-
-
-def matches(task: dict, narrowing: Narrowing, selection: Selection, cutoff) -> bool:
-    """Whether ``task`` passes what the server could not check; strings compare without case, as ISC's do."""
-    if narrowing.pending_only is not None and is_pending(task) != narrowing.pending_only:
-        return False
-    for option in narrowing.client_fields:
-        wanted = {value.lower() for value in selection.values[option]}
-        if not any(value is not None and str(value).lower() in wanted for value in _task_values(task, option)):
-            return False
-    if cutoff is not None:
-        started = started_at(task)
-        if started is None or started >= cutoff:
-            return False
-    return True
-
-
-def _exact_on_server(operation, selection):
-    """Whether the server applies the whole selection, so that its X-Total-Count and its pages can be trusted."""
-    return not operation.narrowing.client_fields and operation.narrowing.pending_only is None and selection.older_than is None
+def _old_enough(task, selection: Selection, now) -> bool:
+    return selection.older_than is None or started_long_ago(task, selection.older_than, now)
 
 
 def sort_tasks(tasks: list, sorters: str) -> list:
@@ -255,47 +172,46 @@ def project(task: dict, fields) -> dict:
     return task if fields is None else {name: task.get(name) for name in fields}
 
 
-def _collect(client, operation, selection, cutoff, keep_all, keep=lambda task: task):
-    """Matching tasks of one operation, as ``keep`` shapes them: all of them when ``keep_all``, else at most
-    max_results."""
+def _collect(reader, read, selection, now, keep_all, keep=lambda task: task):
+    """Matching tasks of one read, as ``keep`` shapes them: all of them when ``keep_all``, else at most max_results."""
     limit = None if keep_all else selection.max_results
     # the server can stop early only when it applies the whole selection and orders what it returns
-    server_sorted = operation.name == "list" or not selection.sorters
-    server_max = limit if _exact_on_server(operation, selection) and server_sorted else None
-    sorters = selection.sorters if operation.name == "list" else None
+    server_sorted = read.operation == "list" or not selection.sorters
+    server_max = limit if server_sorted and selection.older_than is None else None
     found = []
-    for page in client.iter_pages(operation.filters, sorters, server_max, operation.name):
+    for page in reader.pages(read, selectors_of(selection), selection.sorters, server_max):
         for task in page:
-            if matches(task, operation.narrowing, selection, cutoff):
+            if _old_enough(task, selection, now):
                 found.append(keep(task))
                 if limit is not None and len(found) >= limit and server_sorted:
                     return found
     return found
 
 
-def _cutoff(now, older_than):
-    return now - timedelta(seconds=older_than) if older_than is not None else None
-
-
-def _search(client, plan: QueryPlan, now):
+def _search(reader, plan: QueryPlan, now):
     selection = plan.selection
-    operations = plan_operations(client.version, selection)
-    cutoff = _cutoff(now, selection.older_than)
-    counted_on_server = plan.count and all(_exact_on_server(operation, selection) for operation in operations)
-    sort_here = bool(selection.sorters) and (len(operations) > 1 or any(operation.name == "pending" for operation in operations))
-    # a single operation needs no merging by id nor sorting here: each task is cut down to its fields as it arrives,
+    selectors = selectors_of(selection)
+    reads = reader.plan(selectors, selection.scope)
+    counted_on_server = plan.count and selection.older_than is None and all(read.exact for read in reads)
+    sort_here = bool(selection.sorters) and (len(reads) > 1 or any(read.operation == "pending" for read in reads))
+    # a single read needs no merging by id nor sorting here: each task is cut down to its fields as it arrives,
     # so a large listing never holds more than it returns
-    early = len(operations) == 1 and not sort_here
+    early = len(reads) == 1 and not sort_here
     keep = (lambda task: project(task, plan.fields)) if early else (lambda task: task)
     keep_all = plan.count and not counted_on_server
     if early:
-        tasks = _collect(client, operations[0], selection, cutoff, keep_all, keep)
+        tasks = _collect(reader, reads[0], selection, now, keep_all, keep)
     else:
         merged = {}
-        for operation in operations:
-            for task in _collect(client, operation, selection, cutoff, keep_all):
+        for read in reads:
+            for task in _collect(reader, read, selection, now, keep_all):
                 merged.setdefault(task.get("id"), task)
         tasks = list(merged.values())
+    if counted_on_server:
+        totals = [reader.count(read, selectors) for read in reader.plan(selectors, selection.scope)]
+        if None in totals:
+            # the server refused a filter while this search read: the count is taken from a search matched here
+            return _search(reader, plan, now)
     found = len(tasks)
     if sort_here:
         tasks = sort_tasks(tasks, selection.sorters)
@@ -303,7 +219,7 @@ def _search(client, plan: QueryPlan, now):
         tasks = tasks[: selection.max_results]
     result = {"tasks": tasks if early else [project(task, plan.fields) for task in tasks]}
     if plan.count:
-        result["total"] = sum(client.count_tasks(op.filters, op.name) for op in operations) if counted_on_server else found
+        result["total"] = sum(totals) if counted_on_server else found
     return result
 
 
@@ -331,21 +247,26 @@ def _wait_timeout(task_id, task, last_error, elapsed):
     )
 
 
-def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=time.monotonic):
+def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=time.monotonic, longest=None):
     """Poll a task until it has a completionStatus; (task, elapsed seconds) or WaitTimeoutError.
 
     Server, transport and rate-limit errors count as "still pending": each is warned about, and the wait goes on.
+    ``longest``: the pause doubles after each poll up to these seconds (never below ``interval``), so a long wait
+    costs few requests.
     """
     start, task, last_error = clock(), None, None
     while True:
         polled, error = _poll(client, task_id)
         task, last_error = polled or task, error or last_error
         elapsed = clock() - start
-        if polled is not None and polled.get("completionStatus") is not None:
+        # ISC may set completed a moment before completionStatus: until the status comes, the task still runs
+        if polled is not None and is_finished(polled):
             return polled, round(elapsed, 3)
         if elapsed >= timeout:
             raise _wait_timeout(task_id, task, last_error, elapsed)
         sleep(max(0.0, min(interval, timeout - elapsed)))
+        if longest is not None:
+            interval = max(interval, min(interval * 2, longest))
 
 
 def _by_id(client, plan: QueryPlan, now, sleep, clock):
@@ -359,8 +280,8 @@ def _by_id(client, plan: QueryPlan, now, sleep, clock):
             task = None
     selection = plan.selection
     # the structured selectors narrow a single task as they narrow a list
-    narrowing = Narrowing(tuple(selection.values), {"pending": True, "completed": False}.get(selection.scope))
-    tasks = [task] if task is not None and matches(task, narrowing, selection, _cutoff(now, selection.older_than)) else []
+    kept = task is not None and selected(task, selectors_of(selection), selection.scope) and _old_enough(task, selection, now)
+    tasks = [task] if kept else []
     if selection.max_results is not None:
         tasks = tasks[: selection.max_results]
     result["tasks"] = [project(task, plan.fields) for task in tasks]
@@ -374,6 +295,6 @@ def query_tasks(client, plan: QueryPlan, now=None, sleep=time.sleep, clock=time.
     now = now or datetime.now(timezone.utc)
     if plan.task_id is None:
         # the client masked every page as it arrived: nothing in a listing is left to mask
-        return dict(_search(client, plan, now), changed=False)
+        return dict(_search(TaskReader(client), plan, now), changed=False)
     # ISC's answers could echo a secret back (e.g. in a message); a result must never carry one
     return dict(client.redactor.data(_by_id(client, plan, now, sleep, clock)), changed=False)

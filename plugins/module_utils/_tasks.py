@@ -1,10 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The task domain, defined once: what a TaskStatus's states are and when a task started.
+"""The task domain, defined once: what a TaskStatus's states are, when a task started, when it is stuck.
 
-Internal to this collection (not a public API). The services, the filter plugins and, through those filters,
-the roles all take these rules from here.
+Internal to this collection (not a public API). The services, the filter plugins, the event source and, through
+those filters, the roles all take these rules from here.
+
+- pending: no ``completionStatus``. ISC writes ``completed`` and ``completionStatus`` one after the other, so a read
+  can see ``completed`` set and the status still null: that task is still running, pending for every purpose.
+- finished: a ``completionStatus``; failed: one of FAILURE_STATUSES.
+- stuck: pending, and started (launched, else created) at least ``threshold`` before ``now``: a task pending exactly
+  as long as the threshold is stuck, as "pending for 6h" reads.
 """
 
 from __future__ import annotations
@@ -43,8 +49,18 @@ SUCCESS_STATUSES = tuple(status for status in COMPLETION_STATUSES if status not 
 
 
 def is_pending(task: dict) -> bool:
-    """A task is pending while it has no completionStatus."""
+    """A task is pending while it has no completionStatus, whether or not ``completed`` is set already."""
     return task.get("completionStatus") is None
+
+
+def is_finished(task: dict) -> bool:
+    """A task has finished once it has a completionStatus (``completed`` alone does not tell)."""
+    return not is_pending(task)
+
+
+def is_failure(task: dict) -> bool:
+    """A finished task whose status says it did not do its work."""
+    return completion_status(task) in FAILURE_STATUSES
 
 
 def completion_status(task: dict) -> str | None:

@@ -65,8 +65,9 @@ options:
     elements: str
   older_than:
     description:
-      - Keep tasks launched (or created, when never launched) longer ago than this duration, for example V(90s),
-        V(30m), V(6h), V(2d) or V(1h30m). A bare number counts as seconds.
+      - Keep tasks launched (or created, when never launched) at least this long ago, for example V(90s),
+        V(30m), V(6h), V(2d) or V(1h30m). A bare number counts as seconds. A task started exactly that long ago is
+        kept; the C(stuck_tasks) role, the task report and the event source draw the same line.
       - With O(scope=pending), this selects stuck tasks.
       - Units are V(s), V(m), V(h), V(d) and V(w), combined in any order with or without spaces; at most ten years.
     type: str
@@ -233,13 +234,14 @@ detail:
 from ansible_collections.sailpoint.isc.plugins.module_utils import _connection as connection
 from ansible_collections.sailpoint.isc.plugins.module_utils import _errors as errors
 from ansible_collections.sailpoint.isc.plugins.module_utils import _task_query as task_query
+from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import SCOPES
 
 
 def argument_spec():
     spec = connection.argument_spec()
     spec.update(
         id=dict(type="str"),
-        scope=dict(type="str", choices=list(task_query.SCOPES), default="all"),
+        scope=dict(type="str", choices=list(SCOPES), default="all"),
         completion_status=dict(type="list", elements="str"),
         unique_name=dict(type="list", elements="str"),
         type=dict(type="list", elements="str"),

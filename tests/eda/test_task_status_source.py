@@ -22,7 +22,7 @@ import yaml
 from conftest import ago, iso
 
 from ansible_collections.sailpoint.isc.extensions.eda.plugins.event_source import task_status
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscError, OptionError, ServerError
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscError, OptionError
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import secret_forms
 from ansible_collections.sailpoint.isc.plugins.module_utils._tenants import tenant_from_url
 
@@ -460,11 +460,6 @@ def test_secrets_echoed_by_a_broken_server_reach_no_event_and_no_log(isc, caplog
     assert "Internal Server Error" in text or "500" in text
     assert not [form for form in secret_forms(secret) if form in text]
     assert not re.search(r"eyJ[\w-]{10,}\.[\w-]{10,}\.", text), "an access token (a JWT) leaked"
-
-
-def test_a_listing_that_is_not_task_statuses_is_blamed_on_the_server():
-    with pytest.raises(ServerError, match="not a TaskStatus with an id"):
-        list(task_status._checked([{"id": "a"}, {"name": "no id"}]))  # pylint: disable=protected-access
 
 
 def test_a_monthly_cost_beyond_the_quota_is_warned_about(isc, caplog):

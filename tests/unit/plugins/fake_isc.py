@@ -15,9 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 
-def make_task(number: int, pending: bool = False, **fields) -> dict:
+def make_task(number: int | str = "a1", pending: bool = False, **fields) -> dict:
+    """A whole TaskStatus as ISC sends it: id ``number`` (an int as 32 hex digits, as ISC's ids look), completed with
+    SUCCESS unless ``pending``; ``fields`` replace any of its fields."""
     task = {
-        "id": f"{number:032x}",
+        "id": f"{number:032x}" if isinstance(number, int) else number,
         "type": "QUARTZ",
         "uniqueName": "Cloud Account Aggregation",
         "description": "Aggregate",

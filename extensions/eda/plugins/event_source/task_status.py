@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 short_description: Events when SailPoint ISC tasks become stuck, fail or complete
 description:
   - Polls one SailPoint Identity Security Cloud tenant and puts one event on the rulebook's queue per transition
-    that matters, each emitted once; a task that became stuck (pending longer than O(older_than)), a task that
+    that matters, each emitted once; a task that became stuck (pending at least O(older_than)), a task that
     failed (C(ERROR), C(TERMINATED), C(TEMPERROR)), optionally a task that completed otherwise, and polls that
     failed after the client's retries.
   - Each event is a dictionary with C(kind) (V(stuck), V(failed), V(completed) or V(error)), C(task) (the
@@ -107,14 +107,12 @@ import asyncio  # noqa: E402  pylint: disable=wrong-import-position
 import logging  # noqa: E402  pylint: disable=wrong-import-position
 from dataclasses import dataclass, field, replace  # noqa: E402  pylint: disable=wrong-import-position
 from datetime import datetime, timedelta, timezone  # noqa: E402  pylint: disable=wrong-import-position
-from email.utils import parsedate_to_datetime  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402  pylint: disable=wrong-import-position
 from ansible.module_utils.errors import UnsupportedError  # noqa: E402  pylint: disable=wrong-import-position
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _connection  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # noqa: E402  pylint: disable=wrong-import-position
     AuthenticationError,
@@ -123,14 +121,16 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # 
     IscError,
     NotFoundError,
     OptionError,
-    ServerError,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import (  # noqa: E402  pylint: disable=wrong-import-position
+    Selectors,
+    TaskReader,
+)
 from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import (  # noqa: E402  pylint: disable=wrong-import-position
-    COMPLETION_STATUSES,
     FAILURE_STATUSES,
-    completion_status,
-    started_at,
+    is_failure,
+    is_stuck,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._tenants import tenant_from_url  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import (  # noqa: E402  pylint: disable=wrong-import-position
@@ -155,8 +155,6 @@ LASTING_ERRORS = (AuthenticationError, ForbiddenError, BadRequestError, NotFound
 # A task becomes visible to the list a little after its creation time, and ISC's Date header has whole seconds:
 # completions of tasks created this long before the previous read are looked for again (and deduplicated by id).
 LOOKBACK = timedelta(minutes=10)
-# ids per "id in (...)" filter, as the collection's task_status reads them
-IDS_PER_REQUEST = 125
 # the API calls of a poll that finds nothing changed
 QUIET_POLL_CALLS = 2
 MONTHLY_QUOTA = 500_000
@@ -178,14 +176,6 @@ class Settings:
     events: frozenset
     # None: no failure from before the start is announced; timedelta.max: every one ISC still holds
     existing_failures: timedelta | None
-
-
-@dataclass(frozen=True)
-class Probe:
-    """What the two counting calls of a poll saw; a poll reads pages only when ``signature`` changed."""
-
-    signature: tuple
-    server_time: datetime
 
 
 @dataclass
@@ -260,13 +250,6 @@ def _values(params: dict, option: str) -> tuple:
     return values
 
 
-def _server_time(response) -> datetime | None:
-    try:
-        return parsedate_to_datetime(response.headers["Date"]).astimezone(timezone.utc)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def _instant(value) -> datetime | None:
     try:
         return parse_rfc3339(value)
@@ -282,19 +265,6 @@ def _completed_at(task: dict) -> datetime | None:
     return _instant(task.get("completed"))
 
 
-def _checked(tasks):
-    """The TaskStatus objects of a listing, each with an id; a ServerError (polled again) for anything else."""
-    for task in tasks:
-        if not isinstance(task, dict) or not isinstance(task.get("id"), str) or not task["id"]:
-            raise ServerError(f"ISC answered a task listing with an item that is not a TaskStatus with an id: {str(task)[:200]!r}")
-        yield task
-
-
-def _definition_name(task: dict) -> str:
-    # ISC's type filter matches the task definition's name; tasks that lack it carry it only in their uniqueName
-    return str((task.get("attributes") or {}).get("taskDefinitionName") or (task.get("uniqueName") or "").upper().replace(" ", "_"))
-
-
 class TaskWatcher:
     """The synchronous half of the source: one ``poll`` at a time, in a worker thread; state changes only when a
     whole poll succeeded, so a failed poll is simply done again."""
@@ -305,80 +275,35 @@ class TaskWatcher:
         self.tenant = tenant_from_url(client.base_url)
         self.now = now or (lambda: datetime.now(timezone.utc))
         self._state: State | None = None
-        version = client.version
-        selectors = [isc_filters.condition("type", settings.types), isc_filters.condition("sourceId", settings.source_ids)]
-        # beta and v2024 answer pending tasks only from pending-tasks, which takes no filters; from v2025 the list
-        # selects them with "completionStatus isnull", and its completed tasks must be asked for by status
-        self._pending_on_list = version.list_includes_pending
-        self._pending_filters = isc_filters.combine(isc_filters.is_null("completionStatus"), *selectors) if self._pending_on_list else None
-        completed = isc_filters.condition("completionStatus", COMPLETION_STATUSES) if self._pending_on_list else None
-        self._completed_filters = isc_filters.combine(completed, *selectors)
-        self._failure_filters = isc_filters.combine(isc_filters.condition("completionStatus", FAILURE_STATUSES), *selectors)
+        # how tasks are read on this version, and what the server refused this run, is the reader's to know
+        self.reader = TaskReader(client)
+        self.selectors = Selectors(unique_names=settings.unique_names, types=settings.types, source_ids=settings.source_ids)
 
     # ---- reading ISC
 
-    def _probe(self) -> Probe:
-        """Two counting calls whose answers change whenever a task starts, completes or leaves the 90 days."""
-        if self._pending_on_list:
-            pending = self.client.count_tasks(self._pending_filters)
-        else:
-            pending = self.client.count_tasks(operation="pending")
-        collection = self.client.version.collection
-        params = {"count": "true", "limit": 1, "offset": 0, "sorters": "created"}
-        if self._completed_filters:
-            params["filters"] = self._completed_filters
-        response = self.client.request("GET", collection, params=params)
-        try:
-            total = int(response.headers["X-Total-Count"])
-            page = response.json()
-        except (KeyError, ValueError):
-            raise ServerError(f"GET {collection} with count=true answered HTTP {response.status_code} without an X-Total-Count header or a JSON list") from None
-        if not isinstance(page, list):
-            raise ServerError(f"GET {collection} answered {type(page).__name__} where ISC sends a list of TaskStatus")
-        # the oldest completed task changes when one leaves ISC's 90 days, which a count alone could hide
-        oldest = next((task["id"] for task in _checked(page)), None)
-        return Probe((pending, total, oldest), _server_time(response) or self.now())
-
-    def _selected(self, task: dict) -> bool:
-        checks = (
-            (self.settings.unique_names, task.get("uniqueName")),
-            (self.settings.types, _definition_name(task)),
-            (self.settings.source_ids, (task.get("target") or {}).get("id")),
-        )
-        return all(not wanted or str(value or "").lower() in {item.lower() for item in wanted} for wanted, value in checks)
-
     def _read_pending(self) -> dict:
-        if self._pending_on_list:
-            tasks = self.client.iter_tasks(self._pending_filters)
-        else:
-            tasks = self.client.iter_tasks(operation="pending")
-        return {task["id"]: task for task in _checked(tasks) if completion_status(task) is None and self._selected(task)}
+        return {task["id"]: task for task in self.reader.pending(self.selectors)}
 
     def _look_up(self, ids: list) -> list:
         """The tasks with these ids that have completed (a task older than ISC's 90 days is simply not found)."""
-        found = []
-        for start in range(0, len(ids), IDS_PER_REQUEST):
-            filters = isc_filters.combine(isc_filters.condition("id", ids[start : start + IDS_PER_REQUEST]), self._completed_filters)
-            found += [task for task in _checked(self.client.iter_tasks(filters)) if completion_status(task) is not None]
-        return found
+        return self.reader.completed_by_ids(ids, self.selectors)
 
     def _completed_since(self, horizon: datetime) -> list:
         """Completed tasks created at or after ``horizon``, newest first, reading pages only down to it."""
-        found = []
-        for task in _checked(self.client.iter_tasks(self._completed_filters, sorters="-created")):
+
+        def older(task):
             created = _created(task)
-            if created is not None and created < horizon:
-                break
-            if completion_status(task) is not None and self._selected(task):
-                found.append(task)
-        return found
+            return created is not None and created < horizon
+
+        return list(self.reader.completed(self.selectors, sorters="-created", stop=older))
 
     def _failures_since(self, cutoff: datetime | None) -> list:
         """Failed tasks ISC still holds, completed at or after ``cutoff`` (every one when it is None)."""
+        failures = replace(self.selectors, completion_statuses=FAILURE_STATUSES)
         found = []
-        for task in _checked(self.client.iter_tasks(self._failure_filters, sorters="-created")):
+        for task in self.reader.completed(failures, sorters="-created"):
             completed = _completed_at(task)
-            if self._selected(task) and (cutoff is None or (completed is not None and completed >= cutoff)):
+            if cutoff is None or (completed is not None and completed >= cutoff):
                 found.append(task)
         return found
 
@@ -389,36 +314,36 @@ class TaskWatcher:
         return self.client.redactor.data(dict({"kind": kind, "task": task, "tenant": self.tenant, "seen": format_timestamp(seen)}, **extra))
 
     def _completion(self, task: dict, seen: datetime) -> dict | None:
-        kind = "failed" if completion_status(task) in FAILURE_STATUSES else "completed"
+        kind = "failed" if is_failure(task) else "completed"
         return self.event(kind, task, seen) if kind in self.settings.events else None
 
     # ---- one poll
 
     def poll(self) -> list:
         """The events of one poll; raises IscError (and keeps the previous state) when a request fails."""
-        probe = self._probe()
+        probe = self.reader.probe(self.selectors)
         now = self.now()
+        server_time = probe.server_time or now
         events = []
         if self._state is None:
-            state = self._first_read(probe, now, events)
+            state = self._first_read(probe.signature, server_time, now, events)
         elif probe.signature != self._state.signature:
-            state = self._read_changes(self._state, probe, now, events)
+            state = self._read_changes(self._state, probe.signature, server_time, now, events)
         else:
             # nothing started, completed or aged out since the last read: what it read still holds now
-            state = replace(self._state, read_at=probe.server_time, announced=set(self._state.announced))
+            state = replace(self._state, read_at=server_time, announced=set(self._state.announced))
         for task_id, task in state.pending.items():
-            started = started_at(task)
-            if task_id not in state.announced and started is not None and now - started >= self.settings.older_than:
+            if task_id not in state.announced and is_stuck(task, self.settings.older_than, now):
                 state.announced.add(task_id)
                 if "stuck" in self.settings.events:
                     events.append(self.event("stuck", task, now))
         self._state = state
         return [event for event in events if event is not None]
 
-    def _first_read(self, probe: Probe, now: datetime, events: list) -> State:
+    def _first_read(self, signature: tuple, server_time: datetime, now: datetime, events: list) -> State:
         pending = self._read_pending()
-        horizon = probe.server_time - LOOKBACK
-        state = State(probe.signature, probe.server_time, pending)
+        horizon = server_time - LOOKBACK
+        state = State(signature, server_time, pending)
         finished_since_start = set()
         for task in self._completed_since(horizon):
             if task["id"] in pending:
@@ -434,7 +359,7 @@ class TaskWatcher:
                     events.append(self.event("failed", task, now))
         return state
 
-    def _read_changes(self, previous: State, probe: Probe, now: datetime, events: list) -> State:
+    def _read_changes(self, previous: State, signature: tuple, server_time: datetime, now: datetime, events: list) -> State:
         pending = self._read_pending()
         gone = [task_id for task_id in previous.pending if task_id not in pending]
         horizon = previous.read_at - LOOKBACK
@@ -450,7 +375,7 @@ class TaskWatcher:
             pending.pop(task["id"], None)
             events.append(self._completion(task, now))
         announced = {task_id for task_id in previous.announced if task_id in pending}
-        return State(probe.signature, probe.server_time, pending, announced, handled)
+        return State(signature, server_time, pending, announced, handled)
 
 
 def monthly_calls(interval: float) -> int:

@@ -628,6 +628,7 @@ def test_a_token_lifetime_that_is_no_number_is_used_until_refused(fake_isc, make
     [
         ({"id": "x"}, "JSON that is not a list"),
         ([1, 2], "a list holding something other than tasks"),
+        ([{"id": "a"}, {"name": "no id"}], "a list holding something other than tasks with an id"),
         ("<html>", "JSON that is not a list"),
     ],
 )

@@ -92,47 +92,6 @@ def _params(**kwargs):
     return params
 
 
-def _plan(version, **kwargs):
-    return task_query.plan_operations(API_VERSIONS[version], task_query.plan_query(_params(**kwargs)).selection)
-
-
-@pytest.mark.parametrize(
-    "version, scope, expected",
-    [
-        ("beta", "all", [("list", None), ("pending", None)]),
-        ("beta", "pending", [("pending", None)]),
-        ("v2024", "completed", [("list", None)]),
-        ("v2025", "all", [("list", None)]),
-        ("v2025", "pending", [("list", "completionStatus isnull")]),
-        ("v2026", "pending", [("list", "completionStatus isnull")]),
-        ("v1", "pending", [("list", "completionStatus isnull")]),
-        ("v2026", "completed", [("list", 'completionStatus in ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")')]),
-    ],
-)
-def test_scope_chooses_operations_per_version(version, scope, expected):
-    assert [(operation.name, operation.filters) for operation in _plan(version, scope=scope)] == expected
-
-
-def test_selectors_go_to_the_server_where_the_version_supports_them():
-    (operation,) = _plan("v2025", scope="pending", type=["IDENTITY_REFRESH"], launcher=["sweep"], unique_name=["Identity Refresh"])
-    assert operation.filters == '(completionStatus isnull) and (type eq "IDENTITY_REFRESH")'
-    assert set(operation.narrowing.client_fields) == {"launcher", "unique_name"}
-    (operation,) = _plan("v2026", launcher=["sweep", 'a"b'], filters='id eq "x" or id eq "y"')
-    assert operation.filters == '(launcher in ("sweep", "a\\"b")) and (id eq "x" or id eq "y")'
-    assert operation.narrowing.client_fields == ()
-
-
-def test_completion_status_implies_completed_and_is_upper_cased():
-    (operation,) = _plan("beta", completion_status=["error", "Success"])
-    assert operation.name == "list" and operation.filters == 'completionStatus in ("ERROR", "SUCCESS")'
-
-
-def test_raw_filters_cannot_reach_the_pending_endpoint():
-    with pytest.raises(OptionError, match="^filters cannot select pending tasks with api_version v2024"):
-        _plan("v2024", filters='type eq "X"')
-    assert [operation.name for operation in _plan("v2024", scope="completed", filters='type eq "X"')] == ["list"]
-
-
 @pytest.mark.parametrize(
     "params, message",
     [
