@@ -259,7 +259,7 @@ demo: tree
 
 # make demo from scratch, as a stage of make test: the story must read as the README tells it; each chapter checks
 # its part of the output.
-demo-check: venv
+demo-check: venv promtool
 	BIN=$(BIN) MAKE="$(MAKE)" DEMO_CHECK_STATE=$(DEMO_CHECK_STATE) DEMO_STUCK=$(DEMO_STUCK) tests/utils/demo.sh check
 
 demo-reset:

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from ansible_collections.sailpoint.isc.plugins.filter.task_report_metrics import FAMILIES, PREFIX, task_report_metrics
+from ansible_collections.sailpoint.isc.plugins.module_utils._aggregations import AGGREGATION_KINDS
 from ansible_collections.sailpoint.isc.tests.hostile.emulator import new_task, running_emulator
 from ansible_collections.sailpoint.isc.tests.hostile.playbook import run_playbook
 from ansible_collections.sailpoint.isc.tests.unit.plugins.filter.test_task_report_metrics import parse, values
@@ -28,6 +29,7 @@ DASHBOARD = MONITORING / "grafana" / "sailpoint-isc-tasks.json"
 HOSTILE = 'Agg "quoted" \\ back\\slash\nline feed \u00e9t\u00e9 \u6f22\u5b57 \U0001f600'
 HOSTILE_SOURCE = 'HR "main" \\\\ share\nsecond line \u00fc\u00df'
 _METRIC = re.compile(r"\b(sailpoint_isc[a-z0-9_:]*)")
+_NAME_MATCHER = re.compile(r'unique_name=~"([^"]*)"')
 
 
 def promtool(*arguments, stdin=None):
@@ -185,3 +187,15 @@ def test_the_dashboard_takes_its_datasource_from_a_variable():
     assert all(source == {"type": "prometheus", "uid": "${datasource}"} for source in sources)
     provisioning = yaml.safe_load((MONITORING / "grafana" / "provisioning" / "dashboards.yml").read_text(encoding="utf-8"))
     assert provisioning["apiVersion"] == 1 and provisioning["providers"][0]["type"] == "file"
+
+
+def test_the_aggregations_the_rules_and_the_dashboard_name_are_the_collections_table():
+    rules = (MONITORING / "alerts.yml").read_text(encoding="utf-8")
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    queries = [rules] + [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    matchers = {matcher for text in queries for matcher in _NAME_MATCHER.findall(" ".join(text.split()))}
+    candidates = set(AGGREGATION_KINDS) | {"Identity Refresh", "Cloud Account Aggregation (copy)", "Cloud Group", "Account Aggregation"}
+    assert matchers
+    for matcher in matchers:
+        # PromQL anchors its regular expressions at both ends
+        assert {name for name in candidates if re.fullmatch(matcher, name)} == set(AGGREGATION_KINDS), matcher
