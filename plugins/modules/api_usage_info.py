@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: api_usage_info
 short_description: Count a SailPoint ISC tenant's API calls this month
 description:
-  - Reads how many API calls the tenant made, from C(GET /api-usage/count): since the first day of the current month
+  - Reads how many API calls the tenant made, from C(GET /api-usage/count), since the first day of the current month
     unless O(start_date) or O(end_date) say otherwise, optionally only those of one HTTP O(method).
   - ISC has the operation from API version V(v2025) on (and in V(v1)); set O(api_version) to one of those. The
     credential needs the C(sp:api-usage:read) scope; ISC answers 403 otherwise.
