@@ -271,7 +271,7 @@ def exposition(families, tenant, names, statuses) -> str:
     """The text format (version 0.0.4, what node_exporter's textfile collector reads) of ``families``:
     {family: {key: value}}, in FAMILIES' order, samples sorted."""
     lines = []
-    for family, (help_text, _) in FAMILIES.items():
+    for family, (help_text, _labels_of_family) in FAMILIES.items():
         if family not in families:
             continue
         lines.append(f"# HELP {PREFIX}{family} {escape_help(help_text)}")

@@ -168,8 +168,8 @@ def _task_samples(samples):
 def test_the_cap_merges_sources_into_other_and_says_how_many_series():
     tasks = _many(300)
     sources = [{"id": f"s{number:04d}", "name": f"Source {number}", "healthy": number != 250, "status": ""} for number in range(300)]
-    uncapped, _ = parse(task_report_metrics(tasks, tenant="acme", now=NOW, sources=sources, max_series=100000))
-    samples, _ = parse(task_report_metrics(tasks, tenant="acme", now=NOW, sources=sources, max_series=200))
+    uncapped = parse(task_report_metrics(tasks, tenant="acme", now=NOW, sources=sources, max_series=100000))[0]
+    samples = parse(task_report_metrics(tasks, tenant="acme", now=NOW, sources=sources, max_series=200))[0]
     assert len(_task_samples(samples)) <= 200
     assert values(samples, "metrics_series_dropped") == [float(len(uncapped) - len(samples))]
     assert len(uncapped) - len(samples) > 0
@@ -182,7 +182,7 @@ def test_the_cap_merges_sources_into_other_and_says_how_many_series():
 
 def test_the_cap_merges_task_names_when_merging_sources_is_not_enough():
     tasks = _many(3, names=40)
-    samples, _ = parse(task_report_metrics(tasks, tenant="acme", now=NOW, max_series=MIN_MAX_SERIES))
+    samples = parse(task_report_metrics(tasks, tenant="acme", now=NOW, max_series=MIN_MAX_SERIES))[0]
     assert sum(values(samples, "tasks_pending")) == 120 and sum(values(samples, "tasks_completed")) == 120
     assert values(samples, "tasks_pending", unique_name="_other", source="_other")[0] >= 100
     assert len(_task_samples(samples)) <= MIN_MAX_SERIES and values(samples, "metrics_series_dropped")[0] > 0
