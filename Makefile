@@ -30,10 +30,10 @@ DEMO_STUCK := 6
 AWX_COLLECTION := $(BUILD)/awx-collection
 AWX_BUNDLE := ansible==12.3.0
 AWX_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
-MODULES := task_status_info task_status source_aggregation source_info
+MODULES := task_status_info task_status source_aggregation source_info api_usage_info
 ROLES := stuck_tasks task_report wait_for_tasks
 # Longest first, so that make test's parallel runner finishes soonest.
-STAGES := newest-core integration molecule eda sanity hostile demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
+STAGES := newest-core integration molecule eda sanity hostile monitoring demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
 # where a pytest stage writes its JUnit XML report, which make test's summary counts from
 JUNIT ?= $(BUILD)/junit/$(STAGE).xml
@@ -47,7 +47,7 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_LOCALHOST_WARNING := 0
 export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
 
-.PHONY: help demo demo-reset demo-check test venv tree system-deps java-runtime $(STAGES) bench format clean
+.PHONY: help demo demo-reset demo-check test venv tree system-deps java-runtime promtool $(STAGES) bench format clean
 
 help:
 	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
@@ -90,6 +90,13 @@ java-runtime:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	  else echo "java is missing: apt-get install openjdk-17-jre-headless"; exit 1; fi; fi
 
+# Prometheus' promtool checks the task_report role's metrics and the alert rules: Debian's prometheus package provides it,
+# installed when missing (root only).
+promtool:
+	@if ! command -v promtool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else echo "promtool is missing: apt-get install prometheus"; exit 1; fi; fi
+
 test: venv
 	$(BIN)/python tests/utils/run_suite.py --jobs $(TEST_JOBS) $(STAGES)
 
@@ -107,6 +114,12 @@ emulator-tests: venv
 hostile: tree
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider -rfE --junitxml=$(JUNIT) tests/hostile $(HOSTILE_ARGS)
+
+# The task_report role's metrics files under promtool check metrics (a demo tenant and one with hostile names), the
+# alert rules under promtool check rules and test rules, the dashboard's and alerts' metrics (tests/monitoring).
+monitoring: tree promtool
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -rfE --junitxml=$(JUNIT) tests/monitoring
 
 integration: tree
 	trap '$(BIN)/python tests/utils/emulator.py stop $(EMULATOR_STATE)' EXIT; \
@@ -236,6 +249,7 @@ bench: venv
 	$(BIN)/python benchmarks/emulator_aggregations.py
 	$(BIN)/python benchmarks/task_status_bulk.py
 	$(BIN)/python benchmarks/request_economy.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/task_report_metrics.py
 
 # The main job: the stuck-task runbook against a seeded emulator whose state (a SQLite file under build/demo)
 # survives between runs, so a second `make demo` shows that nothing is left to change. Its chapters are the files of
@@ -245,7 +259,7 @@ demo: tree
 
 # make demo from scratch, as a stage of make test: the story must read as the README tells it; each chapter checks
 # its part of the output.
-demo-check: venv
+demo-check: venv promtool
 	BIN=$(BIN) MAKE="$(MAKE)" DEMO_CHECK_STATE=$(DEMO_CHECK_STATE) DEMO_STUCK=$(DEMO_STUCK) tests/utils/demo.sh check
 
 demo-reset:

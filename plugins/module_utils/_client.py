@@ -190,10 +190,13 @@ class IscClient:
         self._pace_file = pace_file if rate_limit else None
         if self._pace_file is not None:
             self._pacer.preload(self._pace_file.load(clock, self.warn))
-        self._session = self._new_session(make_retry(retries, self.warn, self._pacer))
+        # every HTTP request this client sends, token requests and urllib3's repeated tries included: ISC bills each one
+        self._requests_sent = 0
+        self._count_lock = threading.Lock()
+        self._session = self._new_session(make_retry(retries, self.warn, self._pacer, counted=self._count_request))
         # writes that are no PATCH (an aggregation's launch is a POST, like the token request) go through a session
         # that repeats them only where they cannot have been applied
-        self._write_session = self._new_session(make_retry(retries, self.warn, self._pacer, write=True))
+        self._write_session = self._new_session(make_retry(retries, self.warn, self._pacer, write=True, counted=self._count_request))
 
     @staticmethod
     def _new_session(retry):
@@ -219,6 +222,16 @@ class IscClient:
         # a backoff or a hold after 429 ends early when the client is stopped
         if self._deadlines.stopped.wait(seconds):
             raise Stopped("the client was stopped")
+
+    def _count_request(self):
+        with self._count_lock:
+            self._requests_sent += 1
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent so far, token requests and repeated tries included."""
+        with self._count_lock:
+            return self._requests_sent
 
     def warn(self, message):
         """Report ``message`` through the warn hook, with every secret masked."""
@@ -301,6 +314,7 @@ class IscClient:
         try:
             # ISC counts the API calls made with a token; the token request itself is no API call of a version
             self._pacer.before_request(counted=token is not None)
+            self._count_request()
             with scope:
                 return session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout, verify=self._verify)
         except requests.exceptions.RequestException as exc:
@@ -426,10 +440,10 @@ class IscClient:
             return self.version.collection + "/pending-tasks"
         raise ValueError(f"unknown operation {operation!r}")
 
-    def get_object(self, path, what="an object", id_required=True) -> dict:
+    def get_object(self, path, what="an object", id_required=True, params=None) -> dict:
         """The JSON object at ``path`` (with a string ``id`` unless told otherwise), secrets masked; ServerAnswerError
         for anything else, NotFoundError on 404."""
-        response = self.request("GET", path)
+        response = self.request("GET", path, params=params)
         return self._object(response, "GET", path, what, id_required)
 
     def post_form(self, path, fields=None, what="an object") -> dict:

@@ -308,3 +308,8 @@ def client_from_params(params: dict, warn=None, **hooks) -> IscClient:
     settings = settings_from_params(params)
     hooks.setdefault("pace_file", PaceFile(settings["base_url"], settings.get("client_id"), settings["api_version"]))
     return IscClient(warn=warn, **settings, **hooks)
+
+
+def requests_sent(client) -> int:
+    """The requests a module run's client sent; 0 when the run failed before it had a client."""
+    return client.requests_sent if client is not None else 0

@@ -230,18 +230,20 @@ def unrecoverable(error) -> bool:
 class PacedRetry(Retry):
     """urllib3's Retry, reporting each retry through a callback before it waits, and waiting through the pacer."""
 
-    def __init__(self, *args, notify=None, pacer=None, write=False, **kwargs):
+    def __init__(self, *args, notify=None, pacer=None, write=False, counted=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.notify = notify
         self.pacer = pacer
         # every request through this Retry is a write that must not be applied twice, whatever its method
         self.write = write
+        # called once for each repeated try, which is one more request sent
+        self.counted = counted
         self.reason = ""
 
     def new(self, **kw):
         # urllib3 copies a Retry through its own constructor arguments only
         retry = super().new(**kw)
-        retry.notify, retry.pacer, retry.write = self.notify, self.pacer, self.write
+        retry.notify, retry.pacer, retry.write, retry.counted = self.notify, self.pacer, self.write, self.counted
         return retry
 
     def _is_method_retryable(self, method):
@@ -278,9 +280,11 @@ class PacedRetry(Retry):
         if self.notify:
             self.notify(f"{self.reason}; retry {len(self.history)} in {wait:.1f}s ({how})")
         self.pacer.pause(wait)
+        if self.counted:
+            self.counted()
 
 
-def make_retry(retries, notify, pacer, write=False):
+def make_retry(retries, notify, pacer, write=False, counted=None):
     """The Retry of a client's session: reads and the token request after any transient answer, PATCH (and with
     ``write`` every request) only when it cannot have been applied."""
     return PacedRetry(
@@ -301,4 +305,5 @@ def make_retry(retries, notify, pacer, write=False):
         notify=notify,
         pacer=pacer,
         write=write,
+        counted=counted,
     )

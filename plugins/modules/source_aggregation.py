@@ -239,6 +239,13 @@ msg:
   returned: failure
   type: str
   sample: "source 'Active Directory' (2c91...) is not healthy (healthy False, status SOURCE_STATE_ERROR_VA, since 2026-07-11T21:23:15Z): ..."
+api_requests:
+  description:
+    - The HTTP requests this module run sent to ISC, token requests and repeated tries included.
+    - 0 when the module failed before any request (an invalid option).
+  returned: always
+  type: int
+  sample: 3
 status:
   description: The HTTP status of ISC's answer that made the module fail (403 when check mode predicts it); absent when no answer caused it.
   returned: failure
@@ -279,6 +286,7 @@ def main() -> None:
         required_one_of=[("source_id", "source_name")],
         supports_check_mode=True,
     )
+    client = None
     try:
         plan = source_aggregation.plan_launch(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
@@ -287,10 +295,10 @@ def main() -> None:
         finally:
             client.close()
     except source_aggregation.Refusal as refusal:
-        errors.fail(module, refusal, **refusal.result)
+        errors.fail(module, refusal, **refusal.result, api_requests=connection.requests_sent(client))
     except errors.IscError as error:
-        errors.fail(module, error)
-    module.exit_json(**result)
+        errors.fail(module, error, api_requests=connection.requests_sent(client))
+    module.exit_json(**result, api_requests=client.requests_sent)
 
 
 if __name__ == "__main__":

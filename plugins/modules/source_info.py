@@ -213,6 +213,13 @@ sources:
           completionStatus: null
           age: 23400
           kind: accounts
+api_requests:
+  description:
+    - The HTTP requests this module run sent to ISC, token requests and repeated tries included.
+    - 0 when the module failed before any request (an invalid option).
+  returned: always
+  type: int
+  sample: 3
 status:
   description: The HTTP status of ISC's answer that made the module fail; absent when no answer caused it.
   returned: failure
@@ -246,6 +253,7 @@ def argument_spec() -> dict:
 
 def main() -> None:
     module = connection.build_module(argument_spec(), mutually_exclusive=[("ids", "names")], supports_check_mode=True)
+    client = None
     try:
         plan = sources.plan_info(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
@@ -254,8 +262,8 @@ def main() -> None:
         finally:
             client.close()
     except errors.IscError as error:
-        errors.fail(module, error)
-    module.exit_json(**result)
+        errors.fail(module, error, api_requests=connection.requests_sent(client))
+    module.exit_json(**result, api_requests=client.requests_sent)
 
 
 if __name__ == "__main__":

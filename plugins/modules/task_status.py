@@ -303,6 +303,14 @@ diff:
     after:
       completionStatus: ERROR
       completed: "2024-05-17T19:33:16.470Z"
+api_requests:
+  description:
+    - The HTTP requests this module run sent to ISC, token requests and repeated tries included (ISC counts each
+      one against the tenant's API usage); in check mode only the reads.
+    - 0 when the module failed before any request (an invalid option).
+  returned: always
+  type: int
+  sample: 4
 msg:
   description:
     - When tasks failed, which ones and why; the other tasks were still handled.
@@ -358,7 +366,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     if not task_patch.HAS_JSONPATCH:
-        module.fail_json(msg=missing_required_lib("jsonpatch"), exception=task_patch.JSONPATCH_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("jsonpatch"), exception=task_patch.JSONPATCH_IMPORT_ERROR, api_requests=0)
+    client = None
     try:
         plan = task_patch.validate(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
@@ -367,8 +376,9 @@ def main() -> None:
         finally:
             client.close()
     except errors.IscError as error:
-        errors.fail(module, error)
+        errors.fail(module, error, api_requests=connection.requests_sent(client))
     else:
+        result["api_requests"] = client.requests_sent
         if result["failed_ids"]:
             module.fail_json(**result)
         module.exit_json(**result)

@@ -211,6 +211,14 @@ elapsed:
   returned: when O(wait=true)
   type: float
   sample: 12.5
+api_requests:
+  description:
+    - The HTTP requests this module run sent to ISC, token requests and repeated tries included (ISC counts each
+      one against the tenant's API usage).
+    - 0 when the module failed before any request (an invalid option).
+  returned: always
+  type: int
+  sample: 3
 status:
   description: The HTTP status of ISC's answer that made the module fail; absent when no answer caused it (an invalid option, a timeout).
   returned: failure
@@ -257,6 +265,7 @@ def argument_spec():
 
 def main():
     module = connection.build_module(argument_spec(), supports_check_mode=True)
+    client = None
     try:
         plan = task_query.plan_query(module.params)
         client = connection.client_from_params(module.params, warn=module.warn)
@@ -265,8 +274,8 @@ def main():
         finally:
             client.close()
     except errors.IscError as error:
-        errors.fail(module, error)
-    module.exit_json(**result)
+        errors.fail(module, error, api_requests=connection.requests_sent(client))
+    module.exit_json(**result, api_requests=client.requests_sent)
 
 
 if __name__ == "__main__":

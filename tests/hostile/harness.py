@@ -41,7 +41,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.sailpoint.isc.plugins.module_utils import _errors
 from ansible_collections.sailpoint.isc.tests.utils.secret_scan import describe as describe_secrets
 
-MODULES = ("task_status_info", "task_status")
+MODULES = ("task_status_info", "task_status", "api_usage_info")
 LOOPBACK_NAMES = {"127.0.0.1", "::1", "localhost"}
 # Far more HTTP attempts than any run of these modules against a 20-task tenant needs (a token, a few pages, a
 # wait's polls of a completed task): a run that goes beyond is polling without end. Counted, not timed, so the

@@ -49,10 +49,13 @@ def _places(emulator, value) -> dict:
 
 
 def base_args(emulator, module) -> dict:
-    """Valid arguments the hostile value is added to: a connection, and for task_status a task and a change."""
+    """Valid arguments the hostile value is added to: a connection, for task_status a task and a change, for
+    api_usage_info a version that has the operation."""
     args = dict(emulator.connection(), retries=1, timeout=10)
     if module == PATCH:
         args.update(id="{pending}", completion_status="ERROR")
+    if module == "api_usage_info":
+        args.update(api_version="v2025")
     return args
 
 

@@ -42,6 +42,10 @@ class FakeClient:
     def claims(self):
         return {}
 
+    @property
+    def requests_sent(self):
+        return len(self.reads) + len(self.sent)
+
     def close(self):
         self.closed = True
 
@@ -107,6 +111,12 @@ def test_real_run_then_rerun(client):
     second = run_module({"id": "a1", "completion_status": "ERROR", "completed": "now"})
     assert first["changed"] is True and second["changed"] is False and len(client.sent) == 1
     assert second["left_alone"][0]["id"] == "a1" and "diff" not in second
+
+
+def test_the_requests_sent_are_returned(client):
+    first = run_module({"ids": ["a1", "a2"], "completion_status": "ERROR"})
+    assert first["api_requests"] == 4 == len(client.reads) + len(client.sent)
+    assert run_module({"id": "a1", "completion_status": "FINISHED"}, expect=FailJson)["api_requests"] == 0
 
 
 def test_bulk_failure_fails_with_the_ids_and_keeps_the_result(client):

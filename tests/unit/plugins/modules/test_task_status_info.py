@@ -43,6 +43,23 @@ def test_lists_every_task_in_check_mode_and_changes_nothing(fake_isc, fake_secre
     assert {entry["method"] for entry in fake_isc.api_requests()} <= {"GET", "HEAD"}
 
 
+def test_every_request_sent_is_counted_retries_and_tokens_included(fake_isc, fake_secret):
+    fake_isc.tasks = [make_task(n) for n in range(300)]
+    # the token request, a page answered 503 then repeated, the second page
+    fake_isc.script((200, {}, {"access_token": "token-xyz-123", "expires_in": 750}), (503, {"Retry-After": "0"}, None))
+    fake_isc.valid_tokens.add("token-xyz-123")
+    result = _run(dict(_connection(fake_isc, fake_secret), scope="completed"))
+    assert len(result["tasks"]) == 300
+    assert result["api_requests"] == len(fake_isc.requests) == 4
+
+
+def test_a_failed_run_returns_the_requests_it_sent(fake_isc, fake_secret):
+    fake_isc.script(*[(500, {"Retry-After": "0"}, None)] * 3)
+    result = _run(dict(_connection(fake_isc, fake_secret), scope="completed"), expect=FailJson)
+    assert result["api_requests"] == len(fake_isc.requests) == 3
+    assert _run(dict(_connection(fake_isc, fake_secret), scope="unknown"), expect=FailJson).get("api_requests", 0) == 0
+
+
 def test_environment_supplies_the_connection(fake_isc, fake_secret, monkeypatch):
     monkeypatch.setenv("SAIL_BASE_URL", fake_isc.url)
     monkeypatch.setenv("SAIL_CLIENT_ID", "cid")
