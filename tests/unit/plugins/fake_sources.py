@@ -92,6 +92,10 @@ class FakeSourcesClient:
 
     # ---- what tests look at
 
+    @property
+    def requests_sent(self):
+        return len(self.log)
+
     def calls(self, method=None):
         return [entry for entry in self.log if method is None or entry[0] == method]
 
