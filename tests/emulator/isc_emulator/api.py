@@ -30,7 +30,8 @@ class BadRequest(Exception):
     pass
 
 
-def handle(emulator, tenant, version, request, tail):
+def handle(emulator, tenant, version, request, tail, dispatch=None):
+    """``dispatch`` serves the request once the gateway let it through; the task-status operations by default."""
     injected = _inject(emulator, tenant)
     if injected is not None:
         return injected
@@ -45,7 +46,7 @@ def handle(emulator, tenant, version, request, tail):
     if wait:
         return rate_limited(wait)
     try:
-        return _dispatch(emulator, tenant, version, request, tail, grant)
+        return (dispatch or _dispatch)(emulator, tenant, version, request, tail, grant)
     except BadRequest as problem:
         return error(400, str(problem))
 

@@ -8,7 +8,7 @@ import threading
 import time
 import urllib.parse
 
-from isc_emulator import api, auth, control, echo, faults, malformed, seed, versions
+from isc_emulator import aggregations, api, auth, control, echo, faults, malformed, seed, sourceapi, sources, versions
 from isc_emulator.clock import now_ms
 from isc_emulator.hooks import Hooks
 from isc_emulator.requestlog import RequestLog
@@ -29,6 +29,10 @@ class Options:
     state: str = None
     faults: faults.FaultConfig = dataclasses.field(default_factory=faults.FaultConfig)
     validate_requests: bool = False
+    # Seconds after which a launched aggregation completes by itself; None: only a control call completes it.
+    aggregation_seconds: float = None
+    # Stuck aggregations to seed per source (aggregations.parse_scenario), or None.
+    stuck_aggregations: str = None
 
 
 @dataclasses.dataclass
@@ -107,6 +111,8 @@ class Emulator:
         self.log = RequestLog()
         self.hooks = Hooks()
         self.request_check = _request_check(options.validate_requests)
+        self.sources = sources.SourceBook(self.store)
+        self.launches = aggregations.Launches(self, options.aggregation_seconds)
         # Latency faults wait through this, so a test can see the delay without spending it.
         self.sleep = time.sleep
         self.tenants = {}
@@ -122,10 +128,12 @@ class Emulator:
                     "tasks": options.tasks,
                     "pending": options.pending,
                     "stuck": options.stuck,
+                    "stuck_aggregations": options.stuck_aggregations,
                 }
                 self.store.save_tenant(name, position, config)
                 self.reseed(name, config)
             config.pop("name", None)
+            self.sources.ensure(name, config)
             self.tenants[name] = Tenant(name, config, options.faults)
 
     @property
@@ -135,9 +143,12 @@ class Emulator:
     def reseed(self, name, config):
         rows = seed.generate_rows(config["seed"], config["tasks"], config["pending"], config["stuck"], now_ms(), name)
         self.store.replace_all(name, rows)
+        self.sources.reseed(name, config)
+        aggregations.seed_scenario(self, name, config.get("stuck_aggregations"))
 
     def reset(self, tenant, changes):
         tenant.config.update(changes)
+        self.launches.reset(tenant.name)
         with self._reset_lock:
             self.store.save_tenant(tenant.name, list(self.tenants).index(tenant.name), tenant.config)
             self.reseed(tenant.name, tenant.config)
@@ -175,6 +186,8 @@ class Emulator:
         if tenant is None:
             return None, error(404, "Unknown tenant or path %s" % request.path[:200])
         rest = parts[1:]
+        self.launches.sweep(tenant.name)
+        source_side = sources.locate(rest)
         if rest == ["oauth", "token"]:
             request.kind = "token"
             serve = functools.partial(self._token, tenant, request)
@@ -182,6 +195,8 @@ class Emulator:
             serve = self._api_call(tenant, request, versions.get(rest[0]), rest[2:])
         elif rest[:2] == ["task-status", "v1"]:
             serve = self._api_call(tenant, request, versions.get("v1"), rest[2:])
+        elif source_side is not None:
+            serve = self._source_call(tenant, request, versions.get(source_side[0]), source_side[1])
         else:
             return tenant, error(404, "No such path %s" % request.path[:200])
         if request.line_length > tenant.faults.max_url_length:
@@ -193,6 +208,19 @@ class Emulator:
     def _api_call(self, tenant, request, version, tail):
         request.kind = api.kind(version, request.method, tail)
         return functools.partial(self._api, tenant, version, request, tail)
+
+    def _source_call(self, tenant, request, version, tail):
+        request.kind = sourceapi.kind(version.name, request.method, tail)
+        return functools.partial(self._source_api, tenant, version, request, tail)
+
+    def _source_api(self, tenant, version, request, tail):
+        # As _api: checked first, against the sources-and-aggregation file of the version.
+        if self.request_check is not None and sources.operation(version.name, tail) is not None:
+            spec_name, spec_path = sources.spec_call(version.name, tail)
+            request.spec_violation = self.request_check.violation_at(spec_name, spec_path, tenant.name, request)
+            if request.spec_violation:
+                return error(400, "request does not match SailPoint's specification: " + request.spec_violation)
+        return api.handle(self, tenant, version, request, tail, sourceapi.dispatch)
 
     def _answer(self, tenant, request, serve):
         """Serve a request, unless the echo fault answers it first; then maybe spoil the answer (malformed fault)."""

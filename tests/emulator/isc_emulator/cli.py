@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from isc_emulator import faults
+from isc_emulator import aggregations, faults
 from isc_emulator.app import Emulator, Options, tenant_names
 from isc_emulator.server import make_server
 
@@ -50,6 +50,21 @@ def _tenants(text):
         raise argparse.ArgumentTypeError(str(problem)) from None
 
 
+def _seconds(text):
+    value = float(text)
+    if not 0 <= value <= 86_400 * 365:
+        raise argparse.ArgumentTypeError("must be a number of seconds from 0 to a year")
+    return value
+
+
+def _scenario(text):
+    try:
+        aggregations.parse_scenario(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+    return text
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="isc-emulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +95,19 @@ def build_parser():
         action="store_true",
         help="answer 400 to any task-status request that breaks SailPoint's OpenAPI specification (needs openapi-core)",
     )
+    serve.add_argument(
+        "--aggregation-seconds",
+        type=_seconds,
+        default=None,
+        help="launched aggregations complete with SUCCESS this many seconds after their launch (default: only a control call completes them)",
+    )
+    serve.add_argument(
+        "--stuck-aggregations",
+        type=_scenario,
+        default=None,
+        metavar="SOURCE:COUNT[:down][:entitlements],...",
+        help="seed pending aggregations stuck for 6 hours on named sources; down marks the source's appliance as down",
+    )
     return parser
 
 
@@ -101,6 +129,8 @@ def options_from(args):
         state=args.state,
         faults=fault_config,
         validate_requests=args.validate_requests,
+        aggregation_seconds=args.aggregation_seconds,
+        stuck_aggregations=args.stuck_aggregations,
     )
 
 
@@ -117,6 +147,10 @@ def main(argv=None):
     except ModuleNotFoundError as missing:
         # Only --validate-requests imports anything beyond the emulator's own dependencies.
         print("isc-emulator: --validate-requests needs %s (pip install -r requirements-dev.txt)" % missing.name, file=sys.stderr)
+        return 2
+    except ValueError as problem:
+        # --stuck-aggregations naming a source the tenant does not have.
+        print("isc-emulator: %s" % problem, file=sys.stderr)
         return 2
     server = make_server(emulator, args.host, args.port, args.tls_cert, args.tls_key)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import random
 import urllib.parse
 
-from isc_emulator import hooks, seed
+from isc_emulator import hooks, seed, sourcecontrol
 from isc_emulator.clock import WINDOW_MS, now_ms
 from isc_emulator.responses import error, json_array, json_response
 
@@ -46,6 +47,9 @@ def handle(emulator, request):
 def _route(emulator, request):
     parts = request.path.strip("/").split("/")[1:]
     key = (request.method, parts[0] if parts else "")
+    if parts and parts[0] in sourcecontrol.ROOTS:
+        data = _query(request) if request.method == "GET" else _body(request)
+        return sourcecontrol.handle(emulator, request.method, parts, data, functools.partial(_tenant, emulator))
     routes = {
         ("GET", "health"): _health,
         ("POST", "reset"): _reset,

@@ -1,4 +1,4 @@
-"""--validate-requests: each task-status request checked against SailPoint's OpenAPI file of its version first.
+"""--validate-requests: each API request checked against SailPoint's OpenAPI file of its operation and version first.
 
 Only a validating emulator imports this module: openapi-core alone takes most of a second to import, and the
 emulator must start fast and serve at full speed without it.
@@ -47,9 +47,9 @@ def _build(spec_name):
 class SpecRequest:
     """An emulator request as openapi-core's Request protocol sees it: on the specification's server and path."""
 
-    def __init__(self, tenant_name, version, request, tail):
+    def __init__(self, tenant_name, path, request):
         self.host_url = SPEC_HOST % tenant_name
-        self.path = "/%s/task-status%s" % (version.spec, "".join("/" + part for part in tail))
+        self.path = path
         self.method = request.method.lower()
         self.body = request.body
         self.content_type = request.headers.get("content-type", "").lower()
@@ -104,8 +104,12 @@ class RequestCheck:
         return validator
 
     def violation(self, tenant_name, version, request, tail):
-        """None when the request matches its operation in the specification, else the violations as short text."""
-        problems = list(self._validator(version.spec).iter_errors(SpecRequest(tenant_name, version, request, tail)))
+        """None when the task-status request matches its operation in the specification, else the violations as short text."""
+        return self.violation_at(version.spec, "/%s/task-status%s" % (version.spec, "".join("/" + part for part in tail)), tenant_name, request)
+
+    def violation_at(self, spec_name, path, tenant_name, request):
+        """The same for any request, given its specification file (see spec_path) and its path as that file writes it."""
+        problems = list(self._validator(spec_name).iter_errors(SpecRequest(tenant_name, path, request)))
         # A path or method the specification lacks is the emulator's to refuse with 404 or 405, as ISC does.
         if not problems or isinstance(problems[0], PathError):
             return None

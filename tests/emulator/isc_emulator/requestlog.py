@@ -70,6 +70,15 @@ class RequestLog:
         # Timestamps are formatted when read: the log is written on every request and read rarely.
         return [dict(entry, time=iso(int(entry["time"] * 1000))) for entry in entries if entry["seq"] > seq and (tenant is None or entry["tenant"] == tenant)]
 
+    def count(self, tenant, client_id, start, end, method=None):
+        """Requests of a client between two epoch times (start included, end not), of one method when given."""
+        with self._lock:
+            return sum(
+                1
+                for entry in self._entries
+                if entry["tenant"] == tenant and entry["client_id"] == client_id and start <= entry["time"] < end and method in (None, entry["method"])
+            )
+
     def clear(self, tenant=None):
         with self._lock:
             if tenant is None:

@@ -212,9 +212,18 @@ class TaskFactory:
         return self._shape(kind, source, None, values)
 
 
+def _tenant_rng(seed, tenant):
+    return random.Random("%s/%s" % (seed, tenant))
+
+
+def source_targets(seed, tenant):
+    """(id, target name) of every source the seeded tasks of a tenant target: the factory draws them first."""
+    return TaskFactory(_tenant_rng(seed, tenant), 0).sources
+
+
 def generate_rows(seed, tasks, pending, stuck, now, tenant="acme"):
     """Store rows of ``tasks`` visible tasks (``pending`` + ``stuck`` of them pending) plus hidden ones older than 90 days."""
-    rng = random.Random("%s/%s" % (seed, tenant))
+    rng = _tenant_rng(seed, tenant)
     factory = TaskFactory(rng, now)
     pending = min(pending, tasks)
     stuck = min(stuck, tasks - pending)

@@ -103,6 +103,15 @@ class Store:
             ((tenant,) + tuple(row) for row in rows),
         )
 
+    def insert(self, tenant, task):
+        """Add one task, keeping the cached views in step (a launch must not make the next page rebuild them)."""
+        row = seed.index_row(task)
+        with self.lock:
+            with self.db:
+                self.db.execute("BEGIN")
+                self._insert(tenant, [row])
+            self._move(tenant, (row[ROW_CREATED], row[ROW_ID]), row[ROW_STATUS], row)
+
     def _views_of(self, tenant):
         views = self._views.get(tenant)
         if views is None:

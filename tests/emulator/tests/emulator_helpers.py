@@ -18,7 +18,7 @@ from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.testing import MockRequest, MockResponse
 
-from isc_emulator import faults, versions
+from isc_emulator import faults, multipart, sources, versions
 from isc_emulator.app import Emulator, Options
 from isc_emulator.server import make_server, start_in_thread
 from isc_emulator.spec import spec_path
@@ -56,7 +56,8 @@ class ContractChecker:
         if parts[:2] == ["task-status", "v1"]:
             spec = versions.get("v1").spec
             return spec, "/%s/task-status/%s" % (spec, "/".join(parts[2:]))
-        return None
+        located = sources.locate(parts)
+        return sources.spec_call(*located) if located else None
 
     def check(self, request, response):
         call = self.spec_call(request.path)
@@ -141,6 +142,24 @@ class ApiClient:
     def patch(self, version, task_id, operations, content_type="application/json-patch+json"):
         data = operations if isinstance(operations, (bytes, str)) else json.dumps(operations)
         return self.session.patch(self.url(version, "/" + task_id), data=data, headers={"Content-Type": content_type})
+
+    def source_url(self, version, tail):
+        """/v2025/sources/x, or /sources/v1/x for v1: ``tail`` starts at the resource (sources/x)."""
+        head, _slash, rest = tail.partition("/")
+        if version == "v1":
+            return "%s/%s/v1%s" % (self.base_url, head, "/" + rest if rest else "")
+        return "%s/%s/%s" % (self.base_url, version, tail)
+
+    def source_get(self, version, tail, **params):
+        return self.session.get(self.source_url(version, tail), params=params, headers={"X-SailPoint-Experimental": "true"})
+
+    def source_post(self, version, tail, fields=None, content_type=None, body=None):
+        """A POST with a well-formed multipart body of ``fields``, unless content_type/body say otherwise."""
+        if body is None:
+            form_type, body = multipart.encode(fields or {})
+            content_type = content_type or form_type
+        headers = {"Content-Type": content_type} if content_type else {}
+        return self.session.post(self.source_url(version, tail), data=body, headers=headers)
 
     def all(self, version, **params):
         reply = self.get(version, limit=250, **params)

@@ -9,5 +9,7 @@ def spec_dir():
     return pathlib.Path(os.environ.get("ISC_SPEC_DIR") or pathlib.Path(__file__).parent)
 
 
-def spec_path(version_name):
-    return spec_dir() / ("task-management.%s.yaml" % version_name)
+def spec_path(name):
+    """A version's task-management file ("v2025"), or any vendored file by its stem ("sources-aggregation.v2025")."""
+    stem = name if "." in name else "task-management." + name
+    return spec_dir() / (stem + ".yaml")
