@@ -185,78 +185,21 @@ eda: tree java-runtime
 	@echo "CHECK ok: ansible-lint checks the rulebooks against ansible-rulebook's schema"
 	cd $(COLLECTION) && $(BIN)/python tests/eda/rulebook_end_to_end.py --collections $(COLLECTIONS) --work $(COLLECTIONS)/eda
 
-# The collection as users get it: build the tarball (with the release's CHANGELOG.rst), install it, render every
-# module's documentation. Then the execution environment: ansible-builder create turns the sample definition
-# (extensions/ee) into a build context from a fresh copy, the image's galaxy step is run on that context, and
-# ansible-builder introspect, as the image build does, must find the collection's Python requirements.
+# The collection as users get it: the tarball built, installed and its docs rendered, then the execution environment's
+# build context (tests/utils/package.sh).
 package: tree
-	rm -rf $(BUILD)/dist $(INSTALLED)
-	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
-	@echo "CHECK ok: built $$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz)"
-	@tar -tzf $(BUILD)/dist/sailpoint-isc-*.tar.gz | grep -x CHANGELOG.rst >/dev/null \
-	  || { echo "the tarball has no CHANGELOG.rst: release first (antsibull-changelog release)"; exit 1; }
-	@echo "CHECK ok: the tarball holds CHANGELOG.rst"
-	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-galaxy collection install --offline --force -p $(INSTALLED) $(BUILD)/dist/sailpoint-isc-*.tar.gz >/dev/null
-	@echo "CHECK ok: installed into $(INSTALLED)"
-	@for module in $(MODULES); do \
-	  ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc sailpoint.isc.$$module | grep "^> MODULE sailpoint.isc.$$module" >/dev/null \
-	    || { echo "ansible-doc sailpoint.isc.$$module did not render"; exit 1; }; \
-	  echo "CHECK ok: ansible-doc sailpoint.isc.$$module"; done
-	@for role in $(ROLES); do \
-	  ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc -t role sailpoint.isc.$$role | grep "^> ROLE: \*sailpoint.isc.$$role\*" >/dev/null \
-	    || { echo "ansible-doc -t role sailpoint.isc.$$role did not render"; exit 1; }; \
-	  echo "CHECK ok: ansible-doc -t role sailpoint.isc.$$role"; done
-	@ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ansible-doc -l sailpoint.isc
-	rm -rf $(COLLECTIONS)/ee $(COLLECTIONS)/ee-context $(COLLECTIONS)/ee-collections
-	cp -r $(COLLECTION)/extensions/ee $(COLLECTIONS)/ee && cp $(BUILD)/dist/sailpoint-isc-*.tar.gz $(COLLECTIONS)/ee/
-	ansible-builder create -f $(COLLECTIONS)/ee/execution-environment.yml -c $(COLLECTIONS)/ee-context >/dev/null
-	@tarball=$$(basename $(BUILD)/dist/sailpoint-isc-*.tar.gz); cmp -s $(BUILD)/dist/$$tarball $(COLLECTIONS)/ee-context/_build/$$tarball \
-	  || { echo "the EE build context has no copy of $$tarball"; exit 1; }; \
-	  echo "CHECK ok: ansible-builder create on extensions/ee: the build context holds $$tarball"
-	cd $(COLLECTIONS)/ee-context/_build && ANSIBLE_GALAXY_DISABLE_GPG_VERIFY=1 ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS)/ee-collections \
-	  ansible-galaxy collection install --offline -r requirements.yml -p $(COLLECTIONS)/ee-collections >/dev/null
-	@test -f $(COLLECTIONS)/ee-collections/ansible_collections/sailpoint/isc/MANIFEST.json && echo "CHECK ok: the image's galaxy step installs sailpoint.isc"
-	@introspected=$$(ansible-builder introspect --sanitize $(COLLECTIONS)/ee-collections); echo "$$introspected"; \
-	grep -v '^#' $(COLLECTION)/requirements.txt | while read -r requirement; do \
-	  grep -qF -- "- '$$requirement  # from collection sailpoint.isc'" <<<"$$introspected" \
-	    || { echo "ansible-builder introspect does not list $$requirement"; exit 1; }; done; \
-	echo "CHECK ok: ansible-builder introspect lists $$(grep -v '^#' $(COLLECTION)/requirements.txt | paste -sd ' ')"
+	BUILD=$(BUILD) INSTALLED=$(INSTALLED) COLLECTIONS=$(COLLECTIONS) COLLECTION=$(COLLECTION) MODULES="$(MODULES)" ROLES="$(ROLES)" \
+	  tests/utils/package.sh
 
-# Galaxy's own importer on the built tarball, as Galaxy runs it on upload (ansible-lint on, ansible-test off: see
-# tests/utils/galaxy-importer.cfg), from a venv of its own; a single warning or error it reports fails the stage.
+# Galaxy's own importer on the built tarball, as Galaxy runs it on upload, from a venv of its own; a single warning or
+# error it reports fails the stage (tests/utils/galaxy_importer.sh).
 galaxy-importer: tree
-	if [ ! -f $(IMPORTER_VENV)/.installed ] || [ requirements-importer.txt -nt $(IMPORTER_VENV)/.installed ]; then \
-	  rm -rf $(IMPORTER_VENV) && $(PYTHON) -m venv $(IMPORTER_VENV) && $(IMPORTER_VENV)/bin/python -m pip install --quiet --upgrade pip && \
-	  $(IMPORTER_VENV)/bin/python -m pip install --quiet -r requirements-importer.txt && touch $(IMPORTER_VENV)/.installed; fi
-	rm -rf $(COLLECTIONS)/dist && cd $(COLLECTION) && ansible-galaxy collection build --output-path $(COLLECTIONS)/dist . >/dev/null
-	cd $(COLLECTIONS) && PATH=$(IMPORTER_VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(COLLECTION)/tests/utils/galaxy-importer.cfg \
-	  $(IMPORTER_VENV)/bin/python -m galaxy_importer.main dist/sailpoint-isc-*.tar.gz | tee importer.log
-	@grep -qF "...ansible-lint run complete" $(COLLECTIONS)/importer.log && grep -qxF "Importer processing completed successfully" $(COLLECTIONS)/importer.log \
-	  || { echo "galaxy-importer did not lint and import the collection"; exit 1; }
-	@problems=$$(grep -cE '^(WARNING|ERROR|CRITICAL):' $(COLLECTIONS)/importer.log || true); \
-	[ "$$problems" = 0 ] || { echo "galaxy-importer reported $$problems warning(s) or error(s)"; exit 1; }; \
-	echo "CHECK ok: galaxy-importer $$($(IMPORTER_VENV)/bin/python -c 'import importlib.metadata as m; print(m.version("galaxy-importer"))') imports $$(basename $(COLLECTIONS)/dist/*.tar.gz), ansible-lint included: 0 errors, 0 warnings"
+	PYTHON=$(PYTHON) IMPORTER_VENV=$(IMPORTER_VENV) COLLECTIONS=$(COLLECTIONS) COLLECTION=$(COLLECTION) tests/utils/galaxy_importer.sh
 
-# The documentation site in build/docs/html: antsibull-docs lints the collection's docs, then renders its plugin and
-# role docs with the extra pages of docs/docsite, and Sphinx builds the HTML. Any Sphinx warning fails the build,
-# except those that come from being offline, which tests/utils/docs_warnings.py lists as it tolerates them.
+# The documentation site in build/docs/html: antsibull-docs lint and render, Sphinx with warnings as errors
+# (tests/utils/docs.sh).
 docs: tree
-	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs lint-collection-docs --plugin-docs .
-	@echo "CHECK ok: antsibull-docs lint-collection-docs --plugin-docs"
-	rm -rf $(COLLECTIONS)/docsite && mkdir -m 700 $(COLLECTIONS)/docsite
-	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error \
-	  --project sailpoint.isc --copyright "sailpoint.isc contributors" --title "sailpoint.isc" --html-short-title "sailpoint.isc" \
-	  --dest-dir $(COLLECTIONS)/docsite sailpoint.isc >/dev/null
-	chmod og-w $(COLLECTIONS)/docsite/rst
-	cd $(COLLECTIONS)/docsite && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs --config-file antsibull-docs.cfg \
-	  collection --use-current --squash-hierarchy --fail-on-error --dest-dir rst sailpoint.isc
-	cd $(COLLECTIONS)/docsite && sphinx-build -b html -c . -q --keep-going -w warnings.txt rst html
-	$(BIN)/python tests/utils/docs_warnings.py $(COLLECTIONS)/docsite/warnings.txt
-	@pages=$$($(BIN)/python -c 'import sys, yaml; print(*(entry if isinstance(entry, str) else entry["ref"] for section in yaml.safe_load(open(sys.argv[1]))["sections"] for entry in section["toctree"]))' $(COLLECTION)/docs/docsite/extra-docs.yml); \
-	for page in $$pages; do test -s $(COLLECTIONS)/docsite/html/docsite/$$page.html || { echo "the site has no page $$page"; exit 1; }; done; \
-	echo "CHECK ok: the site holds the extra pages $$pages"
-	rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs && mv $(COLLECTIONS)/docsite/html $(BUILD)/docs/html
-	@echo "CHECK ok: the documentation site is in $(BUILD)/docs/html/index.html"
+	BIN=$(BIN) BUILD=$(BUILD) COLLECTIONS=$(COLLECTIONS) COLLECTION=$(COLLECTION) tests/utils/docs.sh
 
 # A second run of sanity and units under the newest ansible-core, where a Python 3.12 exists.
 newest-core: tree
@@ -290,45 +233,15 @@ bench: venv
 	$(BIN)/python benchmarks/request_economy.py $(BENCH_ARGS)
 
 # The main job: the stuck-task runbook against a seeded emulator whose state (a SQLite file under build/demo)
-# survives between runs, so a second `make demo` shows that nothing is left to change.
+# survives between runs, so a second `make demo` shows that nothing is left to change. Its chapters are the files of
+# tests/utils/demo/ (tests/utils/demo.sh says how to add one).
 demo: tree
-	rm -rf $(DEMO_STATE)/dist $(DEMO_STATE)/collections
-	cd $(COLLECTION) && ansible-galaxy collection build --force --output-path $(DEMO_STATE)/dist . >/dev/null
-	ANSIBLE_COLLECTIONS_PATH=$(DEMO_STATE)/collections ansible-galaxy collection install --offline --force \
-	  -p $(DEMO_STATE)/collections $(DEMO_STATE)/dist/sailpoint-isc-*.tar.gz >/dev/null
-	trap '$(BIN)/python tests/utils/emulator.py stop $(DEMO_STATE)' EXIT; \
-	$(BIN)/python tests/utils/emulator.py start $(DEMO_STATE) --state $(DEMO_STATE)/tenant.sqlite --tasks 300 --stuck $(DEMO_STUCK) --pending 3; \
-	eval "$$($(BIN)/python tests/utils/emulator.py env $(DEMO_STATE))"; \
-	export ANSIBLE_COLLECTIONS_PATH=$(DEMO_STATE)/collections; \
-	echo; echo "=== 1. Dry run (check mode): what would be cleared"; \
-	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks --check --diff -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
-	echo; echo "=== 2. The real run"; \
-	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
-	echo; echo "=== 3. A rerun changes nothing"; \
-	ansible-playbook -i localhost, sailpoint.isc.clear_stuck_tasks -e stuck_tasks_report_dir=$(DEMO_STATE)/reports; \
-	echo; echo "=== 4. The tenant's task report"; \
-	ansible-playbook -i localhost, sailpoint.isc.task_report -e task_report_dir=$(DEMO_STATE)/reports; \
-	echo; echo "Reports are in $(DEMO_STATE)/reports:"; find $(DEMO_STATE)/reports -type f | sort; \
-	echo; echo "The tenant's state stays in $(DEMO_STATE)/tenant.sqlite, so another make demo finds nothing left to clear;"; \
-	echo "make demo-reset starts the story over."
+	BIN=$(BIN) COLLECTION=$(COLLECTION) DEMO_STATE=$(DEMO_STATE) DEMO_STUCK=$(DEMO_STUCK) tests/utils/demo.sh run
 
-# make demo from scratch, as a stage of make test: the story must read as the README tells it.
+# make demo from scratch, as a stage of make test: the story must read as the README tells it; each chapter checks
+# its part of the output.
 demo-check: venv
-	rm -rf $(DEMO_CHECK_STATE)
-	$(MAKE) --no-print-directory demo DEMO_STATE=$(DEMO_CHECK_STATE) > $(BUILD)/demo-check.log 2>&1 || { cat $(BUILD)/demo-check.log; exit 1; }
-	@cat $(BUILD)/demo-check.log
-	@sed -n '/^=== 1/,/^=== 2/p' $(BUILD)/demo-check.log | grep -F "dry run: $(DEMO_STUCK) tasks pending" | grep -F "would close $(DEMO_STUCK)," >/dev/null \
-	  && echo "CHECK ok: the dry run lists the $(DEMO_STUCK) stuck tasks"
-	@sed -n '/^=== 1/,/^=== 2/p' $(BUILD)/demo-check.log | grep -E "^-[[:space:]]+\"completionStatus\": null" >/dev/null \
-	  && echo "CHECK ok: the dry run shows the diff"
-	@sed -n '/^=== 2/,/^=== 3/p' $(BUILD)/demo-check.log | grep -F "closed $(DEMO_STUCK)," >/dev/null \
-	  && echo "CHECK ok: the real run clears them"
-	@sed -n '/^=== 3/,/^=== 4/p' $(BUILD)/demo-check.log | grep -E "localhost +: ok=[0-9]+ +changed=0 " >/dev/null \
-	  && echo "CHECK ok: the rerun changes nothing"
-	@sed -n '/^=== 2/,/^=== 3/p' $(BUILD)/demo-check.log | grep -E "Report: $(DEMO_CHECK_STATE)/reports/127\.0\.0\.1_[0-9]+_acme/stuck-tasks-[0-9TZ]+-applied\.json" >/dev/null \
-	  && echo "CHECK ok: the clean-up names the tenant after its base URL and prints its report's path"
-	@for report in task-report.html task-report.json task-report.md; do test -s $(DEMO_CHECK_STATE)/reports/127.0.0.1_*_acme/$$report \
-	  || { echo "no $$report"; exit 1; }; done && echo "CHECK ok: the report files exist, in the tenant's folder"
+	BIN=$(BIN) MAKE="$(MAKE)" DEMO_CHECK_STATE=$(DEMO_CHECK_STATE) DEMO_STUCK=$(DEMO_STUCK) tests/utils/demo.sh check
 
 demo-reset:
 	rm -rf $(DEMO_STATE)
