@@ -31,6 +31,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redac
 try:
     import requests
     from requests.adapters import HTTPAdapter
+    from urllib3.filepost import encode_multipart_formdata
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -63,6 +64,11 @@ class ApiVersion:
     list_includes_pending: bool
     # the versions without pending-tasks filter their list by launcher too
     launcher_filter: bool = False
+
+    def resource(self, name: str) -> str:
+        """The path of another resource collection of this version below the API root: ``/v2025/sources``, and for
+        v1, whose services put the version after their first segment, ``/sources/v1``."""
+        return f"/{name}/v1" if self.name == "v1" else f"/{self.name}/{name}"
 
     @property
     def filter_fields(self) -> frozenset:
@@ -181,17 +187,26 @@ class IscClient:
         self._pace_file = pace_file if rate_limit else None
         if self._pace_file is not None:
             self._pacer.preload(self._pace_file.load(clock))
-        self._session = requests.Session()
-        adapter = HTTPAdapter(max_retries=make_retry(retries, self.warn, self._pacer), pool_maxsize=MAX_PARALLEL_REQUESTS)
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
+        self._session = self._new_session(make_retry(retries, self.warn, self._pacer))
+        # writes that are no PATCH (an aggregation's launch is a POST, like the token request) go through a session
+        # that repeats them only where they cannot have been applied
+        self._write_session = self._new_session(make_retry(retries, self.warn, self._pacer, write=True))
+
+    @staticmethod
+    def _new_session(retry):
+        session = requests.Session()
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
+        return session
 
     def close(self):
         """Leave this run's window for the next run of the same client, and release the connections."""
         if self._pace_file is not None:
             self._pace_file.save(self._pacer.starts(), self._clock)
         self._session.close()
+        self._write_session.close()
 
     def warn(self, message):
         """Report ``message`` through the warn hook, with every secret masked."""
@@ -258,8 +273,10 @@ class IscClient:
 
     # ---- HTTP
 
-    def _send(self, method, path, params=None, data=None, json_body=None, headers=None, token=None):
-        """One request (urllib3 retries included), with ``token`` if given; TransportError when no HTTP answer arrives."""
+    def _send(self, method, path, params=None, data=None, json_body=None, headers=None, token=None, write=False):
+        """One request (urllib3 retries included), with ``token`` if given; TransportError when no HTTP answer arrives.
+
+        ``write``: a request that must not be repeated where it may have been applied."""
         all_headers = dict(headers or {})
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
@@ -268,10 +285,9 @@ class IscClient:
         body = json.dumps(json_body) if json_body is not None else data
         # ISC counts the API calls made with a token; the token request itself is no API call of a version
         self._pacer.before_request(counted=token is not None)
+        session = self._write_session if write else self._session
         try:
-            return self._session.request(
-                method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout, verify=self._verify
-            )
+            return session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout, verify=self._verify)
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(method, path, exc) from None
 
@@ -306,15 +322,18 @@ class IscClient:
             message = f"{where}: could not reach {self.base_url} ({cause})"
         return TransportError(self.redactor.text(message), maybe_sent=sent)
 
-    def request(self, method, path, params=None, json_body=None, headers=None):
-        """An authenticated request to ``path`` below the API root; the response, or a typed IscError."""
+    def request(self, method, path, params=None, json_body=None, headers=None, data=None, write=False):
+        """An authenticated request to ``path`` below the API root; the response, or a typed IscError.
+
+        ``write``: a POST that must not be repeated where it may have been applied (as a PATCH never is)."""
         token = self._current_token()
-        response = self._send(method, path, params=params, json_body=json_body, headers=headers, token=token)
+        sent = dict(params=params, data=data, json_body=json_body, headers=headers, write=write)
+        response = self._send(method, path, token=token, **sent)
         if response.status_code == 401 and self._can_refresh():
-            # the token expired or was revoked early: one fresh token, one more try
+            # the token expired or was revoked early: one fresh token, one more try (ISC applied nothing it refused)
             self.warn(f"{method} {path} got HTTP 401; fetching a new access token and trying once more")
             token = self._renewed_token(token)
-            response = self._send(method, path, params=params, json_body=json_body, headers=headers, token=token)
+            response = self._send(method, path, token=token, **sent)
         if response.status_code >= 400:
             raise error_from_response(method, path, response.status_code, response.text, self.redactor)
         return response
@@ -370,6 +389,49 @@ class IscClient:
                 raise OptionError(f"api_version {self.version.name} has no pending-tasks operation")
             return self.version.collection + "/pending-tasks"
         raise ValueError(f"unknown operation {operation!r}")
+
+    def get_object(self, path, what="an object", id_required=True) -> dict:
+        """The JSON object at ``path`` (with a string ``id`` unless told otherwise), secrets masked; ServerAnswerError
+        for anything else, NotFoundError on 404."""
+        response = self.request("GET", path)
+        return self._object(response, "GET", path, what, id_required)
+
+    def post_form(self, path, fields=None, what="an object") -> dict:
+        """A write sent as ``multipart/form-data`` (ISC's aggregation launches), always a well-formed body even without
+        fields; repeated only where it cannot have been applied (HTTP 429 or 503, a connection that never opened)."""
+        body, content_type = multipart_body(fields or {})
+        response = self.request("POST", path, data=body, headers={"Content-Type": content_type}, write=True)
+        return self._object(response, "POST", path, what, id_required=False)
+
+    def post(self, path, what="an object") -> dict:
+        """A POST without a body whose repetition does no harm (a connection test); its JSON object answer."""
+        response = self.request("POST", path)
+        return self._object(response, "POST", path, what, id_required=False)
+
+    def iter_objects(self, path, query=None, max_results=None, what="objects"):
+        """Pages of another of ISC's list operations (sources): objects with a string ``id``, up to 250 a page, until
+        a short page, X-Total-Count or ``max_results``; secrets already masked."""
+        offset, total = 0, None
+        while max_results is None or offset < max_results:
+            limit = PAGE_SIZE if max_results is None else min(PAGE_SIZE, max_results - offset)
+            page_query = dict(query or {}, limit=limit, offset=offset, **({"count": "true"} if offset == 0 else {}))
+            response = self.request("GET", path, params=page_query)
+            page = self._json(response, "GET", path, list, masked=True)
+            if page is None or not all(isinstance(item, dict) and isinstance(item.get("id"), str) for item in page):
+                raise ServerAnswerError(self._blame("GET", path, response, f"something other than a list of {what} with ids"), status=response.status_code)
+            total = _total(response) if offset == 0 else total
+            yield page
+            offset += len(page)
+            if len(page) < limit or (total is not None and offset >= total):
+                return
+
+    def _object(self, response, method, path, what, id_required):
+        body = self._json(response, method, path, dict, masked=True)
+        if body is None:
+            raise ServerAnswerError(self._blame(method, path, response, f"an empty body where {what} belongs"), status=response.status_code)
+        if id_required and not isinstance(body.get("id"), str):
+            raise ServerAnswerError(self._blame(method, path, response, f"{what} without an id"), status=response.status_code)
+        return body
 
     def get_task(self, task_id) -> dict:
         """One TaskStatus; NotFoundError on 404."""
@@ -441,6 +503,13 @@ class IscClient:
         if total is None:
             raise ServerAnswerError(self._blame(method, path, response, "no usable X-Total-Count header"), status=response.status_code)
         return total
+
+
+def multipart_body(fields: dict) -> tuple:
+    """``(body, content type)`` of a ``multipart/form-data`` request holding ``fields`` (name -> text), with a fresh
+    boundary; with no field it is the closing boundary alone, as SailPoint's SDKs send it (ISC answers HTTP 500 to a
+    multipart request without a boundary)."""
+    return encode_multipart_formdata(fields)
 
 
 def _root_cause(exc):

@@ -42,7 +42,7 @@ RATE_LIMIT = (100, 10.0)
 RATE_WINDOW_MARGIN = 0.05
 # GET, HEAD and the token's POST change nothing, so any transient answer may be repeated, a 500 included
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# repeating a PATCH answered so cannot apply it twice (see _errors.write_may_have_applied)
+# repeating a PATCH (or any other write) answered so cannot apply it twice (see _errors.write_may_have_applied)
 PATCH_RETRY_STATUSES = NOT_APPLIED_STATUSES
 BACKOFF_FACTOR = 1.0
 BACKOFF_MAX = 30.0
@@ -179,20 +179,26 @@ def unrecoverable(error) -> bool:
 class PacedRetry(Retry):
     """urllib3's Retry, reporting each retry through a callback before it waits, and waiting through the pacer."""
 
-    def __init__(self, *args, notify=None, pacer=None, **kwargs):
+    def __init__(self, *args, notify=None, pacer=None, write=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.notify = notify
         self.pacer = pacer
+        # every request through this Retry is a write that must not be applied twice, whatever its method
+        self.write = write
         self.reason = ""
 
     def new(self, **kw):
         # urllib3 copies a Retry through its own constructor arguments only
         retry = super().new(**kw)
-        retry.notify, retry.pacer = self.notify, self.pacer
+        retry.notify, retry.pacer, retry.write = self.notify, self.pacer, self.write
         return retry
 
+    def _is_method_retryable(self, method):
+        # a write that may have reached the service (a dropped connection, a read timeout) is never repeated
+        return not self.write and super()._is_method_retryable(method)
+
     def is_retry(self, method, status_code, has_retry_after=False):
-        if method and method.upper() == "PATCH":
+        if self.write or (method and method.upper() == "PATCH"):
             return status_code in PATCH_RETRY_STATUSES
         return super().is_retry(method, status_code, has_retry_after)
 
@@ -222,9 +228,9 @@ class PacedRetry(Retry):
         self.pacer.pause(wait)
 
 
-def make_retry(retries, notify, pacer):
-    """The Retry of a client's session: reads and the token request after any transient answer, PATCH only when it
-    cannot have been applied."""
+def make_retry(retries, notify, pacer, write=False):
+    """The Retry of a client's session: reads and the token request after any transient answer, PATCH (and with
+    ``write`` every request) only when it cannot have been applied."""
     return PacedRetry(
         total=retries,
         connect=retries,
@@ -233,7 +239,7 @@ def make_retry(retries, notify, pacer):
         other=0,
         redirect=0,
         status_forcelist=RETRY_STATUSES,
-        # PATCH is left out: a dropped connection may hide an applied patch (is_retry handles its statuses)
+        # PATCH and writes are left out: a dropped connection may hide an applied write (is_retry handles their statuses)
         allowed_methods=frozenset({"GET", "HEAD", "POST"}),
         backoff_factor=BACKOFF_FACTOR,
         backoff_max=BACKOFF_MAX,
@@ -242,4 +248,5 @@ def make_retry(retries, notify, pacer):
         raise_on_status=False,
         notify=notify,
         pacer=pacer,
+        write=write,
     )

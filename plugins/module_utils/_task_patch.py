@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ansible_collections.sailpoint.isc.plugins.module_utils import _rights as rights
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import MAX_PARALLEL_REQUESTS, path_segment
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import ConflictError, IscError, OptionError, write_may_have_applied
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import TaskReader
@@ -50,9 +51,6 @@ OPTION_FIELDS = {
 GUARD_FIELDS = ("modified", "percentComplete")
 # What a listed task must hold for planning (status, times) and for the guard to test it as it was listed.
 LISTED_FIELDS = ("id", "created", "modified", "completed", "completionStatus", "percentComplete")
-# Whether the user level a token's claims name may patch tasks, as SailPoint's specification lists them for PATCH.
-PATCH_USER_LEVELS = ("ORG_ADMIN", "CERT_ADMIN", "REPORT_ADMIN")
-PATCH_SCOPES = ("sp:scopes:all", "idn:task-management:write")
 MAX_CONCURRENCY = MAX_PARALLEL_REQUESTS
 
 
@@ -396,17 +394,7 @@ def _completed_before_created(current: dict[str, Any], target: dict[str, Any]) -
 def refusal_from_claims(claims: dict[str, Any]) -> str | None:
     """Why ISC would refuse this client's PATCH (HTTP 403), as far as its token's claims tell; None when they allow it
     or do not say (a token that is no JWT)."""
-    if not claims:
-        return None
-    if not claims.get("identity_id") and not claims.get("user_name"):
-        return "the client has no user context (an API client without a user), and ISC patches tasks only for a user's personal access token"
-    levels = claims.get("authorities")
-    if isinstance(levels, list) and levels and not set(map(str, levels)) & set(PATCH_USER_LEVELS):
-        return f"its user level ({', '.join(map(str, levels))}) may read tasks but not patch them; that takes {', '.join(PATCH_USER_LEVELS)}"
-    scopes = claims.get("scope")
-    if isinstance(scopes, list) and scopes and not set(map(str, scopes)) & set(PATCH_SCOPES):
-        return f"its scopes ({', '.join(map(str, scopes))}) do not include {' or '.join(PATCH_SCOPES)}"
-    return None
+    return rights.refusal(claims, rights.PATCH_TASKS)
 
 
 def handle_task(client: Any, task_id: str, current: Any, desired: DesiredState, now: datetime, check_mode: bool, refusal: str | None = None) -> Outcome:

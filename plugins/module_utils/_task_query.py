@@ -247,10 +247,12 @@ def _wait_timeout(task_id, task, last_error, elapsed):
     )
 
 
-def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=time.monotonic):
+def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=time.monotonic, longest=None):
     """Poll a task until it has a completionStatus; (task, elapsed seconds) or WaitTimeoutError.
 
     Server, transport and rate-limit errors count as "still pending": each is warned about, and the wait goes on.
+    ``longest``: the pause doubles after each poll up to these seconds (never below ``interval``), so a long wait
+    costs few requests.
     """
     start, task, last_error = clock(), None, None
     while True:
@@ -263,6 +265,8 @@ def wait_for_task(client, task_id, timeout, interval, sleep=time.sleep, clock=ti
         if elapsed >= timeout:
             raise _wait_timeout(task_id, task, last_error, elapsed)
         sleep(max(0.0, min(interval, timeout - elapsed)))
+        if longest is not None:
+            interval = max(interval, min(interval * 2, longest))
 
 
 def _by_id(client, plan: QueryPlan, now, sleep, clock):

@@ -101,7 +101,8 @@ def claims_for(tenant, tenant_uuid, role, client, ttl, now):
         "pod": POD,
         "org": tenant,
         "client_id": client["client_id"],
-        "scope": [SCOPE],
+        # A client's scopes can be narrowed on the control surface; the source operations check them.
+        "scope": list(client.get("scopes", [SCOPE])),
         "authorities": [client["user_level"]] if client["user_level"] else [],
         "iat": int(now),
         "exp": int(now + ttl),
@@ -141,7 +142,7 @@ class Tokens:
                 # A long run would otherwise keep every token it ever issued; expired ones then read as invalid.
                 self._grants = {key: value for key, value in self._grants.items() if value.expires_at > time.time()}
             self._grants[claims["jti"]] = grant
-        body = {"access_token": token, "token_type": "bearer", "expires_in": int(ttl), "scope": SCOPE}
+        body = {"access_token": token, "token_type": "bearer", "expires_in": int(ttl), "scope": " ".join(claims["scope"])}
         body.update({key: claims[key] for key in ("tenant_id", "pod", "org", "jti")})
         if client["user_context"]:
             body.update({key: claims[key] for key in ("internal", "identity_id", "user_name")})

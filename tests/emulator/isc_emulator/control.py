@@ -194,11 +194,16 @@ def _set_client(emulator, request):
     if role not in tenant.config["clients"]:
         raise ControlError(400, "role must be one of %s" % ", ".join(tenant.config["clients"]))
     changes = {key: data[key] for key in ("client_id", "client_secret") if key in data}
-    if not changes or set(data) - {"tenant", "role", "client_id", "client_secret"}:
-        raise ControlError(400, "Give client_id and/or client_secret (and role, tenant)")
+    if not changes and "scopes" not in data or set(data) - {"tenant", "role", "client_id", "client_secret", "scopes"}:
+        raise ControlError(400, "Give client_id, client_secret and/or scopes (and role, tenant)")
     for key, value in changes.items():
         if not isinstance(value, str) or not value or len(value) > MAX_CREDENTIAL or "\x00" in value:
             raise ControlError(400, "%s must be a non-empty string of at most %d characters without NUL" % (key, MAX_CREDENTIAL))
+    if "scopes" in data:
+        # Tokens issued from now on carry these scopes; the source operations check them.
+        if not isinstance(data["scopes"], list) or not all(isinstance(scope, str) and 0 < len(scope) <= 200 for scope in data["scopes"]):
+            raise ControlError(400, "scopes must be a list of scope names (sp:scopes:all grants every one)")
+        changes["scopes"] = data["scopes"]
     tenant.client_overrides[role] = dict(tenant.client_overrides.get(role, {}), **changes)
     return json_response(200, {"tenant": tenant.name, "role": role, "client": tenant.clients[role]})
 

@@ -44,6 +44,12 @@ def _build(spec_name):
     return OpenAPI.from_file_path(str(spec_path(spec_name)), config=config).request_validator
 
 
+def task_status_path(version, tail):
+    """The path of a task-status request as its version's file writes it; v1's file puts the version second."""
+    rest = "".join("/" + part for part in tail)
+    return "/task-status/v1" + rest if version.spec == "v1" else "/%s/task-status%s" % (version.spec, rest)
+
+
 class SpecRequest:
     """An emulator request as openapi-core's Request protocol sees it: on the specification's server and path."""
 
@@ -105,7 +111,7 @@ class RequestCheck:
 
     def violation(self, tenant_name, version, request, tail):
         """None when the task-status request matches its operation in the specification, else the violations as short text."""
-        return self.violation_at(version.spec, "/%s/task-status%s" % (version.spec, "".join("/" + part for part in tail)), tenant_name, request)
+        return self.violation_at(version.spec, task_status_path(version, tail), tenant_name, request)
 
     def violation_at(self, spec_name, path, tenant_name, request):
         """The same for any request, given its specification file (see spec_path) and its path as that file writes it."""

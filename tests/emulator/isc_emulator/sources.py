@@ -416,6 +416,9 @@ def _usage_span(params):
 
 def api_usage(emulator, tenant, request, grant):
     """The API calls this client made in the span, as the request log counts them (token requests included)."""
+    if request.headers.get("x-sailpoint-experimental", "").lower() != "true":
+        # The specification makes the header a required parameter of this operation on every version.
+        return error(400, "This API is experimental: send the header X-SailPoint-Experimental: true")
     method, first, last = _usage_span(request.params())
     start = datetime.datetime.combine(first, datetime.time(), datetime.timezone.utc).timestamp()
     end = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time(), datetime.timezone.utc).timestamp()

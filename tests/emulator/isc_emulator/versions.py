@@ -39,8 +39,8 @@ VERSIONS = {
     "v2024": ApiVersion("v2024", True, False, _fields(), "v2024", True),
     "v2025": ApiVersion("v2025", True, True, _fields(isnull=True), "v2025", True),
     "v2026": ApiVersion("v2026", False, True, _fields(isnull=True, launcher=True), "v2026", True),
-    # The version-less service path the official Python SDK calls; it describes itself like v2026.
-    "v1": ApiVersion("v1", False, True, _fields(isnull=True, launcher=True), "v2026", False),
+    # The version-less service path the official Python SDK calls; it behaves like v2026, with a file of its own.
+    "v1": ApiVersion("v1", False, True, _fields(isnull=True, launcher=True), "v1", False),
 }
 
 

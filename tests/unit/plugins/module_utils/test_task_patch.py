@@ -685,7 +685,7 @@ def test_bad_listed_tasks_are_refused_before_any_request(tasks, message):
     "claims, reason",
     [
         ({"client_id": "c", "authorities": ["ORG_ADMIN"]}, "no user context"),
-        ({"identity_id": "i", "user_name": "u", "authorities": ["HELPDESK"]}, "user level (HELPDESK) may read tasks but not patch them"),
+        ({"identity_id": "i", "user_name": "u", "authorities": ["HELPDESK"]}, "user level (HELPDESK) may not patch tasks"),
         ({"identity_id": "i", "authorities": ["ORG_ADMIN"], "scope": ["idn:task-management:read"]}, "do not include"),
     ],
 )
