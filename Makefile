@@ -31,7 +31,7 @@ AWX_COLLECTION := $(BUILD)/awx-collection
 AWX_BUNDLE := ansible==12.3.0
 AWX_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
 MODULES := task_status_info task_status source_aggregation source_info
-ROLES := stuck_tasks task_report wait_for_tasks
+ROLES := stuck_tasks task_report wait_for_tasks recover_aggregations
 # Longest first, so that make test's parallel runner finishes soonest.
 STAGES := newest-core integration molecule eda sanity hostile demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
