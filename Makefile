@@ -230,6 +230,7 @@ oldest-core: tree
 bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/task_status_bulk.py
+	$(BIN)/python benchmarks/recover_requests.py --sources 12 --tasks-per-source 2 --pending 300
 	$(BIN)/python benchmarks/request_economy.py $(BENCH_ARGS)
 
 # The main job: the stuck-task runbook against a seeded emulator whose state (a SQLite file under build/demo)

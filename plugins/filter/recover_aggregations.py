@@ -231,14 +231,14 @@ def _messages(task) -> list:
 
 
 def _counts(result, task) -> dict | None:
-    """The aggregation's figures: what source_aggregation returned, else the task's own returns (name -> value)."""
+    """The aggregation's figures: what source_aggregation returned, else the values the task's returns name."""
     if isinstance(result.get("aggregation"), dict):
         return result["aggregation"]
     attributes = (task or {}).get("attributes") or {}
     counts = {}
     for entry in (task or {}).get("returns") or []:
         if isinstance(entry, dict) and entry.get("attributeName") in attributes:
-            counts[entry.get("displayLabel") or entry.get("name") or entry["attributeName"]] = attributes[entry["attributeName"]]
+            counts[entry["attributeName"]] = attributes[entry["attributeName"]]
     return counts or None
 
 

@@ -220,7 +220,7 @@ def test_a_run_that_recovers_every_source():
     assert [group["outcome"] for group in report["groups"]] == ["recovered"] * 3
     assert report["stats"]["cleared"] == 4 and report["stats"]["relaunched"] == 3 and report["stats"]["recovered"] == 3
     assert not report["failed"] and report["failures"] == [] and report["waiting"] == []
-    assert groups(report)[(HR, "accounts")]["counts"] == {"Accounts scanned": 42}
+    assert groups(report)[(HR, "accounts")]["counts"] == {"total": 42}
     assert groups(report)[(HR, "accounts")]["relaunched"]["duration"] == "1m"
 
 
