@@ -48,7 +48,7 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
 .PHONY: help demo demo-reset demo-check test venv tree system-deps java-runtime $(STAGES) bench format clean
 
 help:
-	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
+	@echo "make demo   run the stuck-task and aggregation-recovery runbooks against a seeded local ISC emulator (dry run, then for real)"
 	@echo "make test   run the whole suite: $(STAGES)"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "Single stages: make <stage>; remove everything built: make clean"
