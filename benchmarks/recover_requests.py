@@ -54,7 +54,7 @@ def classify(log) -> dict:
         elif path.endswith("/pending-tasks"):
             # the role's own listing comes first; after it, each launch reads the source's pending aggregations
             kind = "pending" if counts["sources"] == 0 and not launched and counts["recent"] == 0 else "source"
-        elif query.startswith("filters=id"):
+        elif query.startswith("filters=id") and "/task-status" in path:
             kind = "poll"
         elif "sourceId" in query:
             kind = "recent"
