@@ -229,6 +229,7 @@ oldest-core: tree
 # BENCH_ARGS narrows request_economy.py, e.g. make bench BENCH_ARGS="--quick --scenarios listing".
 bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py
+	$(BIN)/python benchmarks/emulator_aggregations.py
 	$(BIN)/python benchmarks/task_status_bulk.py
 	$(BIN)/python benchmarks/recover_requests.py --sources 12 --tasks-per-source 2 --pending 300
 	$(BIN)/python benchmarks/request_economy.py $(BENCH_ARGS)

@@ -47,10 +47,11 @@ def patch_request(base_path, index, ids):
     return "PATCH", "%s/v2025/task-status/%s" % (base_path, ids[index % len(ids)]), body
 
 
-def drive(info, bearer, make_request, ids, threads, total, seconds):
-    """Requests per second, the number made and failures, for ``total`` requests shared by ``threads``."""
+def drive(info, bearer, make_request, ids, threads, total, seconds, expected=200, content_type="application/json-patch+json"):
+    """Requests per second, the number made and failures (answers other than ``expected``), for ``total`` requests
+    shared by ``threads``."""
     url = urllib.parse.urlsplit(info["base_url"])
-    headers = {"Authorization": "Bearer " + bearer, "Content-Type": "application/json-patch+json"}
+    headers = {"Authorization": "Bearer " + bearer, "Content-Type": content_type}
     counter = iter(range(total))
     lock = threading.Lock()
     done, failures, deadline = [0], [0], time.monotonic() + seconds
@@ -68,7 +69,7 @@ def drive(info, bearer, make_request, ids, threads, total, seconds):
             response.read()
             with lock:
                 done[0] += 1
-                failures[0] += response.status != 200
+                failures[0] += response.status != expected
         connection.close()
 
     started = time.monotonic()
@@ -80,13 +81,18 @@ def drive(info, bearer, make_request, ids, threads, total, seconds):
     return done[0] / (time.monotonic() - started), done[0], failures[0]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=3000, help="per phase")
+def arguments(description, threads, requests):
+    """The options every emulator benchmark takes: --threads, --requests, --seconds, --tasks."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=threads)
+    parser.add_argument("--requests", type=int, default=requests, help="per phase")
     parser.add_argument("--seconds", type=float, default=10.0, help="time bound per phase")
     parser.add_argument("--tasks", type=int, default=5000)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main():
+    args = arguments(__doc__, 4, 3000)
     process, info, command = start_emulator(args.tasks)
     try:
         bearer = token(info)

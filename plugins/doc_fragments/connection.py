@@ -73,7 +73,10 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP answer, more than 0 and at most 3600.
+      - Seconds each HTTP answer may take as a whole, more than 0 and at most 3600. The time counts from connecting
+        until the last byte of the body, so a server or proxy that sends slowly (a byte now and then) cannot hold a run
+        longer; an answer that takes longer fails saying it was too slow.
+      - Each try of a request (see O(retries)) has its own O(timeout); the waits between tries are not counted.
     type: float
     default: 30.0
   retries:
@@ -97,8 +100,12 @@ options:
         10 seconds, the default. Set the limit of your tenant's contract if it differs, and give each client of a
         fleet its own.
       - The window is kept between the module runs of one client (a role that lists tasks and then patches them), in a
-        small file in the system's temporary folder named after a hash of the tenant, client id and API version,
-        so that the second run does not start with a window the first one already used.
+        small file named after a hash of the tenant, client id and API version, so that the second run does not start
+        with a window the first one already used. The file (mode 0600) lives in a folder only the user can enter
+        (mode 0700), C($XDG_RUNTIME_DIR/sailpoint-isc), else C(~/.ansible/sailpoint-isc), else
+        C(sailpoint-isc-UID) in the system's temporary folder. A folder that is a link, belongs to another user or
+        lets others write in it is not used; whatever is found in place of the file (a link, a FIFO, a device, a
+        file of another user or one that is not a saved window) is ignored with a warning and replaced.
       - Whatever the setting, a 429 answer holds every request of the run until its C(Retry-After) has passed.
       - If not set, the value of the E(SAIL_RATE_LIMIT) environment variable is used.
     type: str

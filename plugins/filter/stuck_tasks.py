@@ -10,6 +10,8 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sailpoint.isc.plugins.filter.task_report import task_rows
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import path_segment
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError
 
 
 def _names(value, option) -> list:
@@ -23,17 +25,30 @@ def _names(value, option) -> list:
     return [item for item in (str(entry).strip() for entry in value) if item]
 
 
+def _unusable(task) -> str:
+    """Why ISC's id of ``task`` cannot be patched (it would leave or rewrite the request's path); "" when it can."""
+    try:
+        path_segment(task.get("id"), "id")
+    except OptionError as error:
+        return f"ISC listed it with an id that cannot be patched: {error.message}"
+    return ""
+
+
 def stuck_tasks_selection(found, exclude_ids=None, exclude_names=None, max_tasks=25, ignore_max_tasks=False) -> dict:
-    """The tasks found minus the excluded ones, and whether the cap refuses them."""
+    """The tasks found minus the excluded ones and those whose id cannot be patched, and whether the cap refuses them."""
     if not isinstance(found, (list, tuple)):
         raise AnsibleFilterError("stuck_tasks_selection expects the list of tasks task_status_info found")
     excluded_ids = set(_names(exclude_ids, "exclude_ids"))
     excluded_names = set(_names(exclude_names, "exclude_names"))
-    selected = [task for task in found if task.get("id") not in excluded_ids and task.get("uniqueName") not in excluded_names]
+    kept = [task for task in found if task.get("id") not in excluded_ids and task.get("uniqueName") not in excluded_names]
+    # one bad id would fail the whole task_status run: it is reported and skipped, the others are closed
+    unusable = [dict(task, unusable=_unusable(task)) for task in kept if _unusable(task)]
+    selected = [task for task in kept if not _unusable(task)]
     return {
         "found": list(found),
         "selected": selected,
-        "excluded": len(found) - len(selected),
+        "unusable": unusable,
+        "excluded": len(found) - len(kept),
         "exclude_ids": sorted(excluded_ids),
         "exclude_names": sorted(excluded_names),
         "refused": len(selected) > int(max_tasks) and not ignore_max_tasks,
@@ -74,13 +89,15 @@ def stuck_tasks_report(selection, result=None, tenant=None, run_started=None, ch
     criteria = dict(criteria or {})
     refused = bool(selection["refused"])
     error = "" if refused else _whole_failure(result)
-    failures = [] if refused else list(result.get("failures") or [])
+    unusable = list(selection.get("unusable") or [])
+    failures = [{"id": task.get("id"), "msg": task["unusable"]} for task in unusable]
+    failures += [] if refused else list(result.get("failures") or [])
     left_alone = [] if refused else list(result.get("left_alone") or [])
     failed_ids = [failure.get("id") for failure in failures]
     # a patch entry holds what was (or would be) sent; a PATCH that ISC refused is not a close
     patched = [task_id for task_id, operations in (result.get("patch") or {}).items() if operations]
     handled = [] if refused or error else [task_id for task_id in patched if task_id not in failed_ids]
-    rows = task_rows(selection["selected"], now)
+    rows = task_rows(selection["selected"] + unusable, now)
     failure_messages = {failure.get("id"): failure.get("msg") for failure in failures}
     reasons = {entry.get("id"): entry.get("reason") for entry in left_alone}
     for row in rows:
@@ -96,7 +113,7 @@ def stuck_tasks_report(selection, result=None, tenant=None, run_started=None, ch
         "criteria": criteria,
         "found": len(selection["found"]),
         "excluded": selection["excluded"],
-        "selected": len(selection["selected"]),
+        "selected": len(selection["selected"]) + len(unusable),
         "refused": refused,
         "error": error,
         "closed_ids": closed_ids,
@@ -110,7 +127,7 @@ def stuck_tasks_report(selection, result=None, tenant=None, run_started=None, ch
             "tenant": tenant,
             "check_mode": bool(check_mode),
             "pending": len(selection["found"]),
-            "stuck": len(selection["selected"]),
+            "stuck": len(selection["selected"]) + len(unusable),
             "closed": len(closed_ids),
             "closed_ids": closed_ids,
             "would_close_ids": would_close_ids,

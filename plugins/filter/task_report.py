@@ -21,6 +21,8 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import (
     SUCCESS_STATUSES,
     completed_at,
     completion_status,
+    is_finished,
+    is_stuck,
     started_at,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._timestamps import format_timestamp, parse_rfc3339
@@ -89,7 +91,9 @@ def _first_message(task, wanted_types=("ERROR", "WARN")) -> str:
 
 def _row(task, now: datetime) -> dict:
     started = started_at(task)
-    completed = completed_at(task)
+    # ISC may write completed a moment before completionStatus: such a task is still running, not finished
+    finished = is_finished(task)
+    completed = completed_at(task) if finished else None
     age = int((now - started).total_seconds()) if started else 0
     source = _source(task)
     row = {
@@ -102,7 +106,7 @@ def _row(task, now: datetime) -> dict:
         "sourceName": source["name"],
         "created": task.get("created"),
         "launched": task.get("launched"),
-        "completed": task.get("completed"),
+        "completed": task.get("completed") if finished else None,
         "completionStatus": task.get("completionStatus"),
         "status": _status(task),
         "progress": task.get("progress"),
@@ -127,7 +131,7 @@ def task_rows(tasks, now=None) -> list:
     return [_row(task, moment) for task in tasks]
 
 
-def _counter_rows(rows, key_name, stuck_after):
+def _counter_rows(rows, key_name):
     groups = {}
     for row in rows:
         key = row[key_name]
@@ -137,7 +141,7 @@ def _counter_rows(rows, key_name, stuck_after):
         group["total"] += 1
         if row["status"] == PENDING:
             group["pending"] += 1
-            group["stuck"] += int(row["age_seconds"] >= stuck_after)
+            group["stuck"] += int(row["stuck"])
         else:
             group[row["status"]] = group.get(row["status"], 0) + 1
             group["failed"] += int(row["status"] in FAILURE_STATUSES)
@@ -160,10 +164,12 @@ def task_report_summary(tasks, now=None, stuck_after="6h", limit=10, pending=Non
     stuck_seconds = duration_seconds(stuck_after, "stuck_after")
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise AnsibleFilterError("limit must be a positive whole number")
-    rows = task_rows(_merge(tasks, pending), moment)
+    merged = _merge(tasks, pending) or []
+    rows = task_rows(merged, moment)
+    for row, task in zip(rows, merged):
+        if row["status"] == PENDING:
+            row["stuck"] = is_stuck(task, stuck_seconds, moment)
     pending_rows = sorted((row for row in rows if row["status"] == PENDING), key=lambda row: -row["age_seconds"])
-    for row in pending_rows:
-        row["stuck"] = row["age_seconds"] >= stuck_seconds
     stuck = [row for row in pending_rows if row["stuck"]]
     failures = sorted((row for row in rows if row["status"] in FAILURE_STATUSES), key=lambda row: row["completed"] or "", reverse=True)
 
@@ -172,9 +178,9 @@ def task_report_summary(tasks, now=None, stuck_after="6h", limit=10, pending=Non
     for entry in by_status:
         entry["percent"] = round(100.0 * entry["count"] / total, 1) if total else 0.0
 
-    names = _counter_rows(rows, "uniqueName", stuck_seconds)
+    names = _counter_rows(rows, "uniqueName")
     by_name = sorted(({"uniqueName": name, **counts} for name, counts in names.items()), key=lambda entry: (-entry["total"], entry["uniqueName"]))
-    sources = _counter_rows(rows, "sourceId", stuck_seconds)
+    sources = _counter_rows(rows, "sourceId")
     source_names = {row["sourceId"]: row["sourceName"] for row in rows if row["sourceId"]}
     by_source = sorted(
         ({"sourceId": source, "sourceName": source_names.get(source), **counts} for source, counts in sources.items()),

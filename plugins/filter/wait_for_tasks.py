@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sailpoint.isc.plugins.filter.checks import completion_status
+from ansible_collections.sailpoint.isc.plugins.filter.checks import completion_status, string_list
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import COMPLETION_STATUSES, FAILURE_STATUSES, is_finished
 from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import completion_status as status_of
 
 
@@ -23,14 +24,23 @@ def _timed_out(result) -> bool:
     return _failed(result) and "elapsed" in (result.get("detail") or {})
 
 
-def wait_for_tasks_outcome(results, ids=None, failure_statuses=("ERROR", "TERMINATED"), tenant=None, elapsed=None) -> dict:
+def wait_for_tasks_failure_statuses(value, option="wait_for_tasks_failure_statuses") -> list:
+    """The failure statuses a run counts, in upper case: the collection's own (FAILURE_STATUSES) when ``value`` is
+    null, else those given (a list, or one comma-separated string); an error naming ``option`` for anything else."""
+    if value is None:
+        return list(FAILURE_STATUSES)
+    return completion_status(string_list(value, option), option)
+
+
+def wait_for_tasks_outcome(results, ids=None, failure_statuses=None, tenant=None, elapsed=None) -> dict:
     """How the tasks ended: finished, failed, still pending at the deadline or unknown, and errors met."""
     if not isinstance(results, (list, tuple)):
         raise AnsibleFilterError("wait_for_tasks_outcome expects the results of the looped task_status_info wait")
-    failing = set(completion_status(list(failure_statuses or []), "failure_statuses"))
+    failing = set(wait_for_tasks_failure_statuses(failure_statuses, "failure_statuses"))
     ids = [str(item) for item in (ids if ids is not None else [result.get("item") for result in results])]
     tasks = [task for result in results for task in (result.get("tasks") or [])]
-    finished = {task.get("id"): task for task in tasks if status_of(task)}
+    # a task with completed set but no completionStatus yet is still running
+    finished = {task.get("id"): task for task in tasks if is_finished(task)}
     completed_ids = [task_id for task_id in ids if task_id in finished]
     failed_ids = [task_id for task_id in completed_ids if status_of(finished[task_id]) in failing]
     errors = []
@@ -42,6 +52,7 @@ def wait_for_tasks_outcome(results, ids=None, failure_statuses=("ERROR", "TERMIN
         "tenant": tenant,
         "ids": ids,
         "tasks": tasks,
+        "failure_statuses": [status for status in COMPLETION_STATUSES if status in failing],
         "completed_ids": completed_ids,
         "failed_ids": failed_ids,
         "failed_tasks": [finished[task_id] for task_id in failed_ids],
@@ -61,4 +72,4 @@ class FilterModule:
     """Bookkeeping filter of the wait_for_tasks role."""
 
     def filters(self):
-        return {"wait_for_tasks_outcome": wait_for_tasks_outcome}
+        return {"wait_for_tasks_outcome": wait_for_tasks_outcome, "wait_for_tasks_failure_statuses": wait_for_tasks_failure_statuses}

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.sailpoint.isc.plugins.module_utils._deadline import DeadlineAdapter, Deadlines, Stopped
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     AuthenticationError,
     IscError,
@@ -30,7 +31,6 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redac
 
 try:
     import requests
-    from requests.adapters import HTTPAdapter
     from urllib3.filepost import encode_multipart_formdata
 except ImportError:
     HAS_REQUESTS = False
@@ -154,7 +154,7 @@ class IscClient:
         timeout=30.0,
         retries=5,
         warn=None,
-        sleep=time.sleep,
+        sleep=None,
         clock=time.monotonic,
         rate_limit=RATE_LIMIT,
         pace_file=None,
@@ -181,12 +181,15 @@ class IscClient:
         self._verify = (ca_path or True) if validate_certs else False
         self._warn = warn
         self._clock = clock
+        # each try of a request has ``timeout`` seconds for its whole answer; stop() ends every request at once
+        self._deadlines = Deadlines(timeout)
+        sleep = sleep or self._sleep
         # rate_limit (count, seconds) paces new requests below the tenant's limit; None leaves only the hold after a 429
         self._pacer = Pacer(rate_limit, clock, sleep)
         # the window the previous module run of this client left (pace_file: a PaceFile, or None for none)
         self._pace_file = pace_file if rate_limit else None
         if self._pace_file is not None:
-            self._pacer.preload(self._pace_file.load(clock))
+            self._pacer.preload(self._pace_file.load(clock, self.warn))
         self._session = self._new_session(make_retry(retries, self.warn, self._pacer))
         # writes that are no PATCH (an aggregation's launch is a POST, like the token request) go through a session
         # that repeats them only where they cannot have been applied
@@ -195,7 +198,7 @@ class IscClient:
     @staticmethod
     def _new_session(retry):
         session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
+        adapter = DeadlineAdapter(max_retries=retry, pool_maxsize=MAX_PARALLEL_REQUESTS)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers.update({"Accept": "application/json", "User-Agent": "sailpoint.isc-ansible"})
@@ -204,9 +207,18 @@ class IscClient:
     def close(self):
         """Leave this run's window for the next run of the same client, and release the connections."""
         if self._pace_file is not None:
-            self._pace_file.save(self._pacer.starts(), self._clock)
+            self._pace_file.save(self._pacer.starts(), self._clock, self.warn)
         self._session.close()
         self._write_session.close()
+
+    def stop(self):
+        """End every request of this client now, from any thread: those in flight and any later one fail at once."""
+        self._deadlines.stop()
+
+    def _sleep(self, seconds):
+        # a backoff or a hold after 429 ends early when the client is stopped
+        if self._deadlines.stopped.wait(seconds):
+            raise Stopped("the client was stopped")
 
     def warn(self, message):
         """Report ``message`` through the warn hook, with every secret masked."""
@@ -248,7 +260,8 @@ class IscClient:
         if not math.isfinite(lifetime) or lifetime <= 0 or lifetime > MAX_TOKEN_LIFETIME:
             if expires_in is not None:
                 self.warn(
-                    f"ISC answered the token request with expires_in {str(expires_in)[:40]!r}, which is no lifetime; the token is used until ISC refuses it"
+                    f"ISC answered the token request with expires_in {self.redactor.excerpt(str(expires_in), 40)!r}, which is no lifetime; "
+                    "the token is used until ISC refuses it"
                 )
             return None
         return self._clock() + lifetime - min(TOKEN_MARGIN, lifetime / 2)
@@ -283,25 +296,47 @@ class IscClient:
         if self.version.experimental_header:
             all_headers["X-SailPoint-Experimental"] = "true"
         body = json.dumps(json_body) if json_body is not None else data
-        # ISC counts the API calls made with a token; the token request itself is no API call of a version
-        self._pacer.before_request(counted=token is not None)
+        scope = self._deadlines.request()
         session = self._write_session if write else self._session
         try:
-            return session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout, verify=self._verify)
+            # ISC counts the API calls made with a token; the token request itself is no API call of a version
+            self._pacer.before_request(counted=token is not None)
+            with scope:
+                return session.request(method, self.base_url + path, params=params, data=body, headers=all_headers, timeout=self._timeout, verify=self._verify)
         except requests.exceptions.RequestException as exc:
-            raise self._transport_error(method, path, exc) from None
+            raise self._transport_error(method, path, exc, too_slow=scope.deadline.expired) from None
+        except Stopped:
+            raise TransportError(f"{method} {path}: stopped before {self.base_url} answered") from None
+        except OSError as exc:
+            # requests' own check of a CA bundle that went missing or bad after the settings were checked
+            raise TransportError(self.redactor.text(f"{method} {path}: could not set up the connection to {self.base_url} ({exc})"), maybe_sent=False) from None
 
-    def _transport_error(self, method, path, exc):
+    def _transport_error(self, method, path, exc, too_slow=False):
         cause = _root_cause(exc)
         text = str(cause)
         where = f"{method} {path}"
         # a request that left may have been applied; one that never connected cannot have been
-        sent = not isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)) and not _connect_failure(exc)
-        if isinstance(exc, requests.exceptions.SSLError):
+        sent = not (isinstance(exc, requests.exceptions.SSLError) or _connect_failure(exc))
+        if self._deadlines.stopped.is_set():
+            message = f"{where}: stopped before {self.base_url} answered"
+        elif too_slow:
+            message = (
+                f"{where}: the answer from {self.base_url} was too slow: not complete within timeout {self._timeout}s "
+                "(connecting, headers and body together); the server or a proxy on the way sends too slowly"
+            )
+        elif isinstance(exc, requests.exceptions.SSLError):
             if any(marker in text.lower() for marker in ("wrong version number", "record layer failure", "unknown protocol", "http request")):
                 message = f"{where}: {self.base_url} does not speak TLS on that port ({cause}); check the scheme of base_url (http or https) and its port"
+            elif self._verify is not True:
+                message = (
+                    f"{where}: TLS verification failed for {self.base_url} ({cause}); the CA bundle in ca_path does not vouch for its certificate: "
+                    "set ca_path to the bundle of the CA that signed it"
+                )
             else:
-                message = f"{where}: TLS verification failed for {self.base_url} ({cause}); set ca_path to the CA bundle, or validate_certs: false"
+                message = (
+                    f"{where}: TLS verification failed for {self.base_url} ({cause}); if a private CA signed its certificate, "
+                    "set ca_path to that CA's PEM bundle"
+                )
         elif (
             isinstance(exc, requests.exceptions.ChunkedEncodingError)
             or "incompleteread" in text.lower().replace(" ", "")
@@ -339,7 +374,8 @@ class IscClient:
         return response
 
     def _blame(self, method, path, response, what):
-        quoted = response.text[:QUOTED_BODY] if response is not None else ""
+        # masked whole before it is cut and quoted: a secret cut in two, or with its quotes escaped, is not recognised
+        quoted = self.redactor.excerpt(response.text, QUOTED_BODY) if response is not None else ""
         return self.redactor.text(f"{method} {path}: ISC answered HTTP {response.status_code} with {what}, which is not what its API specifies: {quoted!r}")
 
     def _json(self, response, method, path, expect=None, masked=False):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -213,15 +214,52 @@ def _value(params: dict, name: str):
     return DEFAULTS[name] if value is None else value
 
 
+def _bundle_problem(path: str) -> str:
+    """Why ``path`` cannot serve as a CA bundle ("" when it can): missing, not a file or folder, or no PEM inside."""
+    if os.path.isdir(path):
+        return ""
+    if not os.path.exists(path):
+        return "does not exist"
+    if not os.path.isfile(path):
+        return "is not a file or a directory"
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except (ssl.SSLError, ValueError) as error:
+        return f"holds no PEM certificate ({getattr(error, 'reason', None) or error})"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    return ""
+
+
+BUNDLE_HELP = "give a file of PEM CA certificates (-----BEGIN CERTIFICATE----- blocks) or a directory of them"
+
+
 def _ca_path(params: dict):
     path = params.get("ca_path")
     if path is None:
         return None
     path = os.path.expanduser(str(path))
-    if not os.path.exists(path):
+    problem = _bundle_problem(path)
+    if problem:
         env = " (from SAIL_CA_PATH)" if _from_environment(params, "ca_path") else ""
-        raise OptionError(f"ca_path{env} {path!r} does not exist: give a CA bundle file or a directory of CA certificates")
+        raise OptionError(f"ca_path{env} {path!r} {problem}: {BUNDLE_HELP}")
     return path
+
+
+def _check_environment_bundle(base_url: str, validate_certs: bool, ca_path) -> None:
+    """requests takes the CA bundle of an https request from REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE when neither
+    ca_path nor validate_certs says otherwise; one it cannot use would end the run in its own traceback."""
+    if not validate_certs or ca_path or not base_url.lower().startswith("https:"):
+        return
+    variable = next((name for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if os.environ.get(name)), None)
+    if variable is None:
+        return
+    problem = _bundle_problem(os.environ[variable])
+    if problem:
+        raise OptionError(
+            f"{variable} {os.environ[variable]!r} {problem}, and it is the CA bundle of every request because ca_path is not set: "
+            f"set ca_path ({BUNDLE_HELP}), or correct or unset {variable}"
+        )
 
 
 def settings_from_params(params: dict) -> dict:
@@ -234,11 +272,13 @@ def settings_from_params(params: dict) -> dict:
         rate_limit = parse_rate_limit(_value(params, "rate_limit"))
     except ValueError as exc:
         raise OptionError(str(exc)) from None
+    base_url, validate_certs, ca_path = resolve_base_url(params), bool(_value(params, "validate_certs")), _ca_path(params)
+    _check_environment_bundle(base_url, validate_certs, ca_path)
     return dict(
-        base_url=resolve_base_url(params),
+        base_url=base_url,
         api_version=api_version,
-        validate_certs=bool(_value(params, "validate_certs")),
-        ca_path=_ca_path(params),
+        validate_certs=validate_certs,
+        ca_path=ca_path,
         timeout=bounded("timeout", _value(params, "timeout"), 0, MAX_TIMEOUT, low_included=False),
         retries=bounded("retries", _value(params, "retries"), 0, MAX_RETRIES, kind=int),
         rate_limit=rate_limit,

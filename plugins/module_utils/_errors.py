@@ -13,6 +13,9 @@ import json
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor
 
+# How much of an error body that is not JSON a message quotes (masked before it is cut).
+QUOTED_ERROR = 500
+
 
 class IscError(Exception):
     """Base of every error the collection raises; ``message`` is safe to show."""
@@ -99,7 +102,10 @@ _BY_STATUS = {
 
 _HINTS = {
     401: "check client_id and client_secret (or access_token) and the tenant",
-    403: "the credentials lack the right for this operation (PATCH needs a token with user context and the user level ORG_ADMIN, CERT_ADMIN or REPORT_ADMIN)",
+    403: (
+        "the credentials lack the right for this operation (a task PATCH needs a token with user context and the user level ORG_ADMIN, "
+        "CERT_ADMIN or REPORT_ADMIN; an entitlement aggregation's launch one with user context at ORG_ADMIN)"
+    ),
     429: "ISC kept rate limiting after every retry; raise retries or slow down",
 }
 
@@ -122,7 +128,7 @@ def error_from_response(method: str, path: str, status: int, body_text: str, red
         body = json.loads(body_text) if body_text else None
     except ValueError:
         body = None
-    texts = isc_messages(body) or ([body_text.strip()[:500]] if body_text and body is None else [])
+    texts = isc_messages(body) or ([redactor.excerpt(body_text.strip(), QUOTED_ERROR)] if body_text and body is None else [])
     parts = [f"{method} {path} failed with HTTP {status}"]
     if texts:
         parts.append("; ".join(texts))

@@ -15,16 +15,23 @@ def _shown(number) -> str:
     return f"{int(number):,}" if float(number).is_integer() else f"{number:g}"
 
 
+def _given(value) -> str:
+    # a huge integer has no repr beyond 4300 digits, and would fill the message long before
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a number of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4000'} digits"
+    return repr(value)
+
+
 def bounded(option: str, value, low, high, low_included: bool = True, kind=float):
     """``value`` as ``kind`` when it is a finite number from ``low`` (or above it) to ``high``; OptionError otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
             value = kind(value)
         except (TypeError, ValueError, OverflowError):
-            raise OptionError(f"{option} must be a number, got {value!r}") from None
+            raise OptionError(f"{option} must be a number, got {_given(value)}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise OptionError(f"{option} must be a finite number, got {value!r}")
     if (value < low if low_included else value <= low) or value > high:
         lower = f"from {_shown(low)} to" if low_included else f"more than {_shown(low)} and at most"
-        raise OptionError(f"{option} must be {lower} {_shown(high)}, got {value!r}")
+        raise OptionError(f"{option} must be {lower} {_shown(high)}, got {_given(value)}")
     return kind(value)

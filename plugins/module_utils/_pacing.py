@@ -12,15 +12,17 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import math
 import os
 import re
 import socket
-import tempfile
 import threading
 import time
 import traceback
 
+from ansible_collections.sailpoint.isc.plugins.module_utils._deadline import between_tries
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import NOT_APPLIED_STATUSES
+from ansible_collections.sailpoint.isc.plugins.module_utils._private_files import private_folder, read_file, write_file
 
 try:
     from urllib3 import exceptions as urllib3_exceptions
@@ -50,6 +52,12 @@ BACKOFF_JITTER = 1.0
 _RATE_LIMIT_TEXT = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 MAX_RATE_COUNT = 100000
 MAX_RATE_SECONDS = 86400.0
+# A saved window holds at most MAX_RATE_COUNT start times of about 20 characters each.
+MAX_PACE_BYTES = 4 * 1024 * 1024
+# A saved start: a wall-clock time in seconds, written by json.dumps of a float; no room for huge numbers
+_NUMBER_TEXT = r"-?\d{1,20}(?:\.\d{1,20})?(?:[eE][-+]?\d{1,3})?"
+_NUMBER = re.compile(_NUMBER_TEXT)
+_SAVED_STARTS = re.compile(rf"\s*\[\s*(?:{_NUMBER_TEXT}(?:\s*,\s*{_NUMBER_TEXT})*)?\s*\]\s*")
 
 
 def parse_rate_limit(value, option: str = "rate_limit"):
@@ -131,35 +139,78 @@ class PaceFile:
 
     ISC counts requests per client id and API version, not per process: a role lists tasks in one module run and
     patches them in the next, and a fresh window in the second would run into the limit the first one used. Each run
-    saves the starts of its last window (wall-clock times) in the system's temporary folder, under a name derived
-    from the tenant, client id and version (no secret), and the next run of the same client starts from them.
+    saves the starts of its last window (wall-clock times) in the user's private folder (``_private_files``), under a
+    name derived from the tenant, client id and version (no secret), and the next run of the same client starts from
+    them. Whatever is found there that is not such a file is ignored with a warning and replaced.
     """
 
     def __init__(self, base_url: str, client_id: str | None, api_version: str, folder: str | None = None):
         key = hashlib.sha256(f"{base_url}\n{client_id or ''}\n{api_version}".encode()).hexdigest()[:32]
-        self.path = os.path.join(folder or tempfile.gettempdir(), f"sailpoint-isc-pace-{key}.json")
+        self.name = f"sailpoint-isc-pace-{key}.json"
+        self._folder = folder
 
-    def load(self, clock) -> list:
-        """The saved starts on ``clock``'s scale; [] when there are none or they cannot be read."""
+    @property
+    def path(self) -> str:
+        """Where the window is kept: in the folder given, else in the first usable private folder (OSError if none)."""
+        folder = self._folder
+        if folder is None:
+            folder, descriptor = private_folder()
+            os.close(descriptor)
+        return os.path.join(folder, self.name)
+
+    def _open_folder(self, warn, doing: str):
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                saved = json.load(handle)
-        except (OSError, ValueError):
-            return []
-        offset = clock() - time.time()
-        return [float(start) + offset for start in saved if isinstance(start, (int, float))] if isinstance(saved, list) else []
+            return private_folder(self._folder)
+        except OSError as error:
+            _warn(warn, f"the rate window of this client is not {doing}: no private folder for it ({error})")
+            return None, None
 
-    def save(self, starts, clock) -> None:
+    def load(self, clock, warn=None) -> list:
+        """The saved starts on ``clock``'s scale; [] when there are none or they cannot be read (with a warning)."""
+        folder, descriptor = self._open_folder(warn, "carried over from the previous run")
+        if descriptor is None:
+            return []
+        try:
+            data = read_file(descriptor, self.name, MAX_PACE_BYTES)
+            saved = None if data is None else parse_starts(data)
+        except (OSError, ValueError) as error:
+            _warn(warn, f"ignored the rate window saved at {os.path.join(folder, self.name)} and will replace it: {error}")
+            return []
+        finally:
+            os.close(descriptor)
+        offset = clock() - time.time()
+        return [start + offset for start in saved or ()]
+
+    def save(self, starts, clock, warn=None) -> None:
         """Save ``starts`` (on ``clock``'s scale) as wall-clock times; a folder that cannot be written costs nothing
         but the head start of the next run."""
+        folder, descriptor = self._open_folder(warn, "saved for the next run")
+        if descriptor is None:
+            return
         offset = time.time() - clock()
         try:
-            temporary = f"{self.path}.{os.getpid()}"
-            with open(temporary, "w", encoding="utf-8") as handle:
-                json.dump([start + offset for start in starts], handle)
-            os.replace(temporary, self.path)
-        except OSError:
-            pass
+            write_file(descriptor, self.name, json.dumps([start + offset for start in starts]).encode("ascii"))
+        except OSError as error:
+            _warn(warn, f"could not save the rate window at {os.path.join(folder, self.name)}: {error}")
+        finally:
+            os.close(descriptor)
+
+
+def parse_starts(data: bytes) -> list:
+    """The start times of a saved window: a JSON list of plain numbers, read without recursion or big integers;
+    ValueError for anything else."""
+    text = data.decode("ascii", errors="replace")
+    if not _SAVED_STARTS.fullmatch(text):
+        raise ValueError("it is not a list of plain numbers")
+    starts = [float(number) for number in _NUMBER.findall(text)]
+    if not all(math.isfinite(start) for start in starts):
+        raise ValueError("it holds a number out of range")
+    return starts
+
+
+def _warn(warn, message):
+    if warn:
+        warn(message)
 
 
 def unrecoverable(error) -> bool:
@@ -213,6 +264,7 @@ class PacedRetry(Retry):
         return retry
 
     def sleep(self, response=None):
+        between_tries()
         own = self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None
         how = "as its Retry-After asks" if own is not None else "backing off"
         own = self.get_backoff_time() if own is None else own

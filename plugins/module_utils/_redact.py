@@ -5,12 +5,15 @@
 
 Ansible masks ``no_log`` values only in the exact form they were given. A secret also travels urlencoded (in
 the token request's form body, in the URL of a failed request), JSON-escaped (inside an error body) and base64
-encoded (a server that echoes a request back encoded), so every form is replaced here.
+encoded (a server that echoes a request back encoded) and HTML-escaped (a proxy's error page), so every form is
+replaced here. A text is always masked whole before it is cut or quoted (``Redactor.excerpt``): a secret cut in two
+is no longer recognised.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import json
 from urllib.parse import quote, quote_plus
 
@@ -35,6 +38,8 @@ def _text_forms(secret: str) -> set[str]:
         quote_plus(quote_plus(secret)),
         quote(quote_plus(secret), safe=""),
         quote(quote(secret, safe=""), safe=""),
+        html.escape(secret),
+        html.escape(secret, quote=False),
     }
 
 
@@ -91,6 +96,20 @@ class Redactor:
             if form in result:
                 result = result.replace(form, MASK)
         return result
+
+    def excerpt(self, value, limit: int) -> str:
+        """``value`` masked whole, then cut to about ``limit`` characters ("..." marks a cut).
+
+        Masking first means a secret straddling the cut is recognised; a cut that falls inside a mask keeps the whole
+        mask, so what is shown never ends in a fragment that reads like part of a secret.
+        """
+        masked = self.text(value)
+        if len(masked) <= limit:
+            return masked
+        straddling = masked.find(MASK, max(0, limit - len(MASK) + 1))
+        if 0 <= straddling < limit:
+            limit = straddling + len(MASK)
+        return masked[:limit] + "..."
 
     def data(self, value):
         """A JSON-like structure with every string (keys included) masked; ``value`` itself when nothing needs it.

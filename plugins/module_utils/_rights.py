@@ -1,4 +1,4 @@
-# -*- coding: utf-8 -*-
+# Internal to the sailpoint.isc collection, not a public API: it may change in any release.
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Whether ISC would refuse a write (HTTP 403), as far as the token's claims tell: check mode predicts it from here.
@@ -9,7 +9,7 @@ nothing is predicted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ PATCH_TASKS = Requirement("patch tasks", ("ORG_ADMIN", "CERT_ADMIN", "REPORT_ADM
 LAUNCH_ACCOUNTS = Requirement(
     "launch account aggregations", ("ORG_ADMIN", "SOURCE_ADMIN", "SOURCE_SUBADMIN"), ("sp:scopes:all", "idn:sources:manage"), needs_user=False
 )
+# beta's specification offers no application client the account launch: only a user's token
+LAUNCH_ACCOUNTS_BETA = replace(LAUNCH_ACCOUNTS, needs_user=True)
 LAUNCH_ENTITLEMENTS = Requirement("launch entitlement aggregations", ("ORG_ADMIN",), ("sp:scopes:all", "idn:entitlement:manage"))
 
 

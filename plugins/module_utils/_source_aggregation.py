@@ -1,4 +1,4 @@
-# -*- coding: utf-8 -*-
+# Internal to the sailpoint.isc collection, not a public API: it may change in any release.
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The service layer of source_aggregation: launch a source's aggregation once, idempotently, and follow it.
@@ -19,7 +19,14 @@ from ansible_collections.sailpoint.isc.plugins.module_utils import _rights as ri
 from ansible_collections.sailpoint.isc.plugins.module_utils import _sources as sources
 from ansible_collections.sailpoint.isc.plugins.module_utils._aggregations import KINDS, aggregation_kind
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import path_segment
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscError, NotFoundError, OptionError, ServerAnswerError, write_may_have_applied
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
+    ForbiddenError,
+    IscError,
+    NotFoundError,
+    OptionError,
+    ServerAnswerError,
+    write_may_have_applied,
+)
 from ansible_collections.sailpoint.isc.plugins.module_utils._numbers import bounded
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_query import MAX_WAIT_SLEEP, MAX_WAIT_TIMEOUT, MIN_WAIT_SLEEP, wait_for_task
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import Selectors, read_pending
@@ -31,7 +38,6 @@ LONGEST_POLL = 30.0
 # What ISC says, in the failed task, of a launch that met an aggregation of the source still running.
 BLOCKED_TEXT = "currently running aggregation must complete"
 LAUNCH_OPERATIONS = {"accounts": "load-accounts", "entitlements": "load-entitlements"}
-LAUNCH_RIGHTS = {"accounts": rights.LAUNCH_ACCOUNTS, "entitlements": rights.LAUNCH_ENTITLEMENTS}
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,13 @@ def plan_launch(params: dict) -> LaunchPlan:
     )
 
 
+def launch_requirement(kind: str, version: str) -> rights.Requirement:
+    """What SailPoint's specification of ``version`` asks of a token that launches a ``kind`` aggregation."""
+    if kind == "entitlements":
+        return rights.LAUNCH_ENTITLEMENTS
+    return rights.LAUNCH_ACCOUNTS_BETA if version == "beta" else rights.LAUNCH_ACCOUNTS
+
+
 # ---- reading
 
 
@@ -99,11 +112,15 @@ def source_result(source: dict) -> dict:
 
 
 def aggregation_status(client, task_id: str):
-    """The account-aggregation status of a launch (its counts), or None once ISC no longer has it (404)."""
+    """The account-aggregation status of a launch (its counts); None once ISC no longer has it (404), or when the
+    client may not read it (403: from v2024 only a user's token may), which the run warns about."""
     path = f"{client.version.resource('account-aggregations')}/{path_segment(task_id)}/status"
     try:
         return client.get_object(path, "an account-aggregation status", id_required=False)
     except NotFoundError:
+        return None
+    except ForbiddenError as error:
+        client.warn(f"aggregation: the counts of {task_id} are not available to this client ({error.message})")
         return None
 
 
@@ -240,7 +257,7 @@ def run(client, plan: LaunchPlan, check_mode: bool, sleep=time.sleep, clock=time
     if running and plan.if_running == "skip":
         return _finish(client, plan, source, dict(result, task=running[0]), running[0], deadline, sleep, clock, start)
     if check_mode:
-        refusal = rights.refusal(client.claims(), LAUNCH_RIGHTS[plan.kind])
+        refusal = rights.refusal(client.claims(), launch_requirement(plan.kind, client.version.name))
         if refusal:
             raise Refusal(f"ISC would refuse the launch (HTTP 403): {refusal}", result, status=403)
         return dict(result, changed=True, launched=True, task=running[0] if running else None)

@@ -1,4 +1,4 @@
-# -*- coding: utf-8 -*-
+# Internal to the sailpoint.isc collection, not a public API: it may change in any release.
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Sources: reading them by id, name or all, their health, their pending aggregations, a connection test.
@@ -114,18 +114,18 @@ def summary(source: dict) -> dict:
 
 
 def get_source(client, source_id: str, option: str = "source_id") -> dict:
-    """One source by id; OptionError naming ``option`` when ISC has none."""
+    """One source by id; NotFoundError naming ``option`` when ISC has none."""
     path = f"{sources_path(client)}/{path_segment(source_id, option)}"
     try:
         source = client.get_object(path, "a source")
     except NotFoundError:
-        raise OptionError(f"{option} {source_id!r}: ISC has no such source (GET {path} answered 404)", status=404) from None
+        raise NotFoundError(f"{option} {source_id!r}: ISC has no such source (GET {path} answered 404)", status=404) from None
     return checked_source(source, f"GET {path}")
 
 
 def find_source(client, name: str, option: str = "source_name") -> dict:
     """The one source named ``name`` (ISC compares without case; an exact match wins), from one filtered request;
-    OptionError naming ``option`` when there is none, or several."""
+    NotFoundError (none) or IscError (several) naming ``option``: only ISC knows, so neither is an option error."""
     path = sources_path(client)
     found = []
     for page in client.iter_objects(path, {"filters": isc_filters.condition("name", [name])}, what="sources"):
@@ -133,10 +133,10 @@ def find_source(client, name: str, option: str = "source_name") -> dict:
     exact = [source for source in found if source["name"] == name]
     matches = exact if len(exact) == 1 else found
     if not matches:
-        raise OptionError(f"{option} {name!r}: ISC has no source of that name")
+        raise NotFoundError(f"{option} {name!r}: ISC has no source of that name")
     if len(matches) > 1:
         listed = ", ".join(f"{source['name']!r} ({source['id']})" for source in matches[:10])
-        raise OptionError(f"{option} {name!r} is ambiguous: ISC has {len(matches)} sources of that name: {listed}; give source_id instead")
+        raise IscError(f"{option} {name!r} is ambiguous: ISC has {len(matches)} sources of that name: {listed}; give source_id instead")
     return matches[0]
 
 

@@ -140,18 +140,20 @@ class Read:
     filters: str | None
     # selector names the server does not apply on this read
     local: tuple = ()
-    # True: keep pending tasks only, False: completed only (the server may answer a task that is not), None: any
-    pending_only: bool | None = None
-    # the scope it was planned for, to plan it again after a refusal
+    # False when the server does not keep to the scope itself (beta's list of completed tasks may hold a pending
+    # one), so that the read is not exact
+    scoped_by_server: bool = True
+    # the scope it was planned for: every task answered is checked against it here, as a read in the window between
+    # ISC writing completed and completionStatus shows a completed-listed task without a status
     scope: str = "all"
 
     @property
     def exact(self) -> bool:
         """Whether the server applies the whole selection, so that its count and its pages can be trusted."""
-        return not self.local and self.pending_only is None
+        return not self.local and self.scoped_by_server
 
     def keeps(self, task: dict, selectors: Selectors) -> bool:
-        return (self.pending_only is None or is_pending(task) == self.pending_only) and matches(task, selectors, self.local)
+        return _in_scope(task, self.scope) and matches(task, selectors, self.local)
 
 
 @dataclass
@@ -178,23 +180,23 @@ class TaskReader:
             reads = []
             if scope in ("completed", "all"):
                 # beta and v2024 describe their list as completed tasks; a pending one it answers anyway is dropped here
-                reads.append(self._list(selectors, None, False, "completed"))
+                reads.append(self._list(selectors, None, "completed", scoped_by_server=False))
             if scope in ("pending", "all"):
                 if selectors.filters:
                     raise OptionError(
                         f"filters cannot select pending tasks with api_version {version.name}: its pending-tasks operation takes "
                         "no filters; use api_version v2025 or later, or scope: completed"
                     )
-                reads.append(Read("pending", None, selectors.given(), None, "pending"))
+                reads.append(Read("pending", None, selectors.given(), scope="pending"))
             return reads
         # from v2025 the list's filter selects pending or completed tasks itself
         if scope == "pending":
-            return [self._list(selectors, isc_filters.is_null("completionStatus"), None, scope)]
+            return [self._list(selectors, isc_filters.is_null("completionStatus"), scope)]
         if scope == "completed" and not selectors.completion_statuses:
-            return [self._list(selectors, isc_filters.condition("completionStatus", COMPLETION_STATUSES), None, scope)]
-        return [self._list(selectors, None, None, scope)]
+            return [self._list(selectors, isc_filters.condition("completionStatus", COMPLETION_STATUSES), scope)]
+        return [self._list(selectors, None, scope)]
 
-    def _list(self, selectors, scope_filter, pending_only, scope):
+    def _list(self, selectors, scope_filter, scope, scoped_by_server=True):
         server, local = [scope_filter], []
         for name in selectors.given():
             filter_field = SELECTORS[name].field
@@ -202,7 +204,7 @@ class TaskReader:
                 server.append(isc_filters.condition(filter_field, getattr(selectors, name)))
             else:
                 local.append(name)
-        return Read("list", isc_filters.combine(*server, selectors.filters), tuple(local), pending_only, scope)
+        return Read("list", isc_filters.combine(*server, selectors.filters), tuple(local), scoped_by_server, scope)
 
     def _refuses_types(self, read, selectors, error) -> bool:
         """Whether ``error`` is the server refusing the type filter ``read`` sent; if so, remembered and warned about."""
@@ -232,9 +234,11 @@ class TaskReader:
 
     # ---- reading
 
-    def pages(self, read: Read, selectors: Selectors, sorters=None, max_results=None, page_size=PAGE_SIZE, stop=None):
+    def pages(self, read: Read, selectors: Selectors, sorters=None, max_results=None, page_size=PAGE_SIZE, stop=None, held=None):
         """Pages of the tasks ``read`` answers that match ``selectors`` (matched here as far as the server did not);
-        reading ends at the first task answered, matching or not, for which ``stop(task)`` is true.
+        reading ends at the first task answered, matching or not, for which ``stop(task)`` is true. A task of a
+        completed read that is still pending (read between ISC writing completed and completionStatus) is left out,
+        and added to the list ``held`` when one is given.
 
         A type filter the server refuses (400 naming it, always on the first page) is read again once with the types
         matched here, with a warning; the refusal holds for the rest of the run, so later reads plan it here at once.
@@ -249,33 +253,40 @@ class TaskReader:
         read, iterator, page = self._call(read, selectors, first)
         while page is not None:
             end = next((index for index, task in enumerate(page) if stop(task)), None) if stop else None
-            yield [task for task in page[:end] if read.keeps(task, selectors)]
+            kept = []
+            for task in page[:end]:
+                if read.keeps(task, selectors):
+                    kept.append(task)
+                elif held is not None and read.scope == "completed" and is_pending(task) and matches(task, selectors, read.local):
+                    held.append(task)
+            yield kept
             if end is not None:
                 return
             page = next(iterator, None)
 
-    def read(self, read: Read, selectors: Selectors, sorters=None, max_results=None, stop=None):
+    def read(self, read: Read, selectors: Selectors, sorters=None, max_results=None, stop=None, held=None):
         """The matching tasks of one read, one by one, at most ``max_results``, up to ``stop`` (see ``pages``)."""
         found = 0
-        for page in self.pages(read, selectors, sorters, max_results, stop=stop):
+        for page in self.pages(read, selectors, sorters, max_results, stop=stop, held=held):
             for task in page:
                 yield task
                 found += 1
                 if max_results is not None and found >= max_results:
                     return
 
-    def tasks(self, selectors: Selectors, scope: str = "all", sorters=None, stop=None):
+    def tasks(self, selectors: Selectors, scope: str = "all", sorters=None, stop=None, held=None):
         """The matching tasks of ``scope``, one by one; with several reads (beta/v2024 scope all), each read's in turn."""
         for read in self.plan(selectors, scope):
-            yield from self.read(read, selectors, sorters, stop=stop)
+            yield from self.read(read, selectors, sorters, stop=stop, held=held)
 
     def pending(self, selectors: Selectors):
         """The pending tasks matching ``selectors``, one by one."""
         return self.tasks(selectors, "pending")
 
-    def completed(self, selectors: Selectors, sorters=None, stop=None):
-        """The completed tasks matching ``selectors``, one by one, in ``sorters`` order, up to ``stop`` (see ``pages``)."""
-        return self.tasks(selectors, "completed", sorters, stop)
+    def completed(self, selectors: Selectors, sorters=None, stop=None, held=None):
+        """The completed tasks matching ``selectors``, one by one, in ``sorters`` order, up to ``stop``; ``held``
+        collects those listed as completed but read still pending (see ``pages``)."""
+        return self.tasks(selectors, "completed", sorters, stop, held)
 
     def count(self, read: Read, selectors: Selectors) -> int | None:
         """The server's count of the tasks one exact read answers (a HEAD on pending-tasks, a one-item page else);
@@ -315,22 +326,23 @@ class TaskReader:
                 found[task_id] = NotFoundError(f"ISC has no task {task_id} (or it is older than ISC's 90 days of history)", status=404)
         return found
 
-    def completed_by_ids(self, ids, selectors: Selectors) -> list:
-        """The tasks among ``ids`` that have completed and match ``selectors`` (an id ISC no longer holds is left out)."""
+    def completed_by_ids(self, ids, selectors: Selectors, held=None) -> list:
+        """The tasks among ``ids`` that have completed and match ``selectors`` (an id ISC no longer holds is left out);
+        ``held`` collects those listed as completed but read still pending (see ``pages``)."""
         found: dict = {}
-        self._list_by_ids(tuple(ids), selectors, found, scope="completed", keep_errors=False)
-        return [task for task in found.values() if not is_pending(task)]
+        self._list_by_ids(tuple(ids), selectors, found, scope="completed", keep_errors=False, held=held)
+        return list(found.values())
 
-    def _list_by_ids(self, ids, selectors, found, scope="all", keep_errors=True):
+    def _list_by_ids(self, ids, selectors, found, scope="all", keep_errors=True, held=None):
         """Read ``ids`` with filtered list requests, a batch at a time; a batch that cannot be read fails its tasks
         only (or, without ``keep_errors``, the whole call)."""
         for batch in id_batches(ids):
             batch_selectors = replace(selectors, ids=batch)
             # by id alone, the list answers what it holds of them on every version (beta's pending tasks aside)
-            reads = self.plan(batch_selectors, scope) if scope != "all" else [self._list(batch_selectors, None, None, scope)]
+            reads = self.plan(batch_selectors, scope) if scope != "all" else [self._list(batch_selectors, None, scope)]
             try:
                 for read in reads:
-                    for page in self.pages(read, batch_selectors, page_size=len(batch)):
+                    for page in self.pages(read, batch_selectors, page_size=len(batch), held=held):
                         found.update((task["id"], task) for task in page)
             except IscError as error:
                 if not keep_errors:

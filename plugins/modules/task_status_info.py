@@ -51,6 +51,9 @@ options:
         C(type) filter understands them (not C(QUARTZ) or C(QPOC)).
       - When the module applies it itself, it compares C(attributes.taskDefinitionName), or the C(uniqueName) in upper
         case with underscores when that attribute is missing.
+      - ISC refuses some documented names in its filter (HTTP 400 "Unsupported Task Definition type", for example
+        V(CLOUD_ENTITLEMENT_IMPORT)). The module then reads again without that filter, selects the same tasks
+        itself and warns; the refusal holds for the rest of the run, so it costs one request.
     type: list
     elements: str
   source_id:
@@ -128,7 +131,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Stuck tasks, pending for more than 6 hours
+- name: Stuck tasks, pending for at least 6 hours
   sailpoint.isc.task_status_info:
     base_url: "{{ isc_base_url }}"
     client_id: "{{ isc_client_id }}"

@@ -22,7 +22,7 @@ import yaml
 from conftest import ago, iso
 
 from ansible_collections.sailpoint.isc.extensions.eda.plugins.event_source import task_status
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscError, OptionError
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscError, OptionError, ServerAnswerError
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import secret_forms
 from ansible_collections.sailpoint.isc.plugins.module_utils._tenants import tenant_from_url
 
@@ -236,6 +236,47 @@ def test_the_selection_narrows_every_kind(isc, selection, chosen):
     assert summary(source.poll()) == [("failed", wanted_failure["id"])]
 
 
+@pytest.mark.parametrize("api_version", ["beta", "v2025"])
+def test_a_type_the_server_refuses_is_selected_by_the_source_at_one_refused_request_a_run(isc, caplog, api_version):
+    isc.reset(pending=0, stuck=0)
+    isc.faults(rejected_types=["CLOUD_GROUP_AGGREGATION"])
+    chosen, other = {"uniqueName": "Cloud Group Aggregation"}, {"uniqueName": "Cloud Account Aggregation"}
+    seq = isc.last_seq()
+    source = watcher(isc, older_than="1h", events=ALL_KINDS, type=["cloud_group_aggregation"], api_version=api_version)
+    wanted_stuck, _other_stuck = isc.insert(stuck_task(**chosen), stuck_task(**other))
+    assert summary(source.poll()) == [("stuck", wanted_stuck["id"])]
+
+    wanted_failure, _other_failure = isc.insert(
+        dict({"completionStatus": "ERROR", "created": ago(seconds=20)}, **chosen), dict({"completionStatus": "ERROR", "created": ago(seconds=20)}, **other)
+    )
+    assert summary(source.poll()) == [("failed", wanted_failure["id"])]
+    assert source.poll() == []
+
+    assert [call["status"] for call in isc.api_calls(seq)].count(400) == 1
+    assert caplog.text.count("ISC refused the type filter") == 1
+
+
+def test_a_task_read_completed_without_a_status_is_still_pending_to_the_source(isc):
+    isc.reset(pending=0, stuck=0)
+    stuck, young = isc.insert(stuck_task(), {"completionStatus": None, "created": ago(minutes=5), "launched": ago(minutes=5)})
+    for task in (stuck, young):
+        isc.control("POST", "hooks", {"completed_window": {"id": task["id"], "reads": 1000}})
+    source = watcher(isc, older_than="1h", events=ALL_KINDS)
+    assert summary(source.poll()) == [("stuck", stuck["id"])]
+
+    (done,) = isc.insert({"completionStatus": "SUCCESS", "created": ago(seconds=5)})
+    assert summary(source.poll()) == [("completed", done["id"])]
+
+    # ISC has written the status now, but the reads still show the window: nothing is announced yet
+    isc.finish(young["id"], "ERROR")
+    assert source.poll() == []
+    assert source.poll() == []
+    isc.control("DELETE", "hooks")
+    events = source.poll()
+    assert summary(events) == [("failed", young["id"])] and events[0]["task"]["completionStatus"] == "ERROR"
+    assert source.poll() == []
+
+
 def test_failures_from_before_the_start_are_announced_when_asked(isc):
     now = datetime.now(timezone.utc)
     lately, long_ago = isc.insert(
@@ -270,7 +311,12 @@ def test_restart_announces_the_tasks_still_stuck_again_but_no_earlier_failure(is
     "args, named",
     [
         ({"interval": "soon"}, "interval"),
-        ({"interval": 0}, "interval must be a positive number"),
+        ({"interval": 0}, "interval must be more than 0"),
+        ({"interval": float("nan")}, "interval must be a finite number"),
+        ({"interval": ".nan"}, "interval must be a number"),
+        ({"interval": 10**400}, "interval must be more than 0 and at most 604,800, got a number of 401 digits"),
+        ({"interval": 10**5000}, "interval must be more than 0 and at most 604,800, got a number of over 4000 digits"),
+        ({"interval": "1e999"}, "interval must be a finite number"),
         ({"older_than": "soon"}, "older_than must be a duration"),
         ({"events": ["stuck", "stalled"]}, "value of events must be one or more of: stuck, failed, completed, error"),
         ({"unique_name": ["Identity Refresh", " "]}, "unique_name must not contain empty values"),
@@ -476,3 +522,24 @@ def test_ansible_rulebook_can_load_the_file_by_its_path():
     script = f"import runpy, asyncio; module = runpy.run_path({str(SOURCE_FILE)!r}); print(asyncio.iscoroutinefunction(module['main']))"
     completed = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, check=False, cwd="/")
     assert completed.stdout.strip() == "True", completed.stderr
+
+
+def test_a_list_answer_nested_too_deeply_is_a_server_error_and_polling_goes_on(isc, monkeypatch):
+    source = task_status.TaskStatusSource(isc.args(older_than="1h", events=ALL_KINDS))
+    client = source.client
+    request = client.request
+    deep = "[" * 100_000 + "]" * 100_000
+
+    def nested_once(method, path, params=None, **kwargs):
+        response = request(method, path, params=params, **kwargs)
+        if method == "GET" and params and params.get("sorters") == "created":
+            monkeypatch.setattr(client, "request", request)
+            response._content = deep.encode()  # pylint: disable=protected-access
+        return response
+
+    monkeypatch.setattr(client, "request", nested_once)
+    # the client's contract for an answer that is not what ISC sends; LASTING_ERRORS leaves it out, so polling goes on
+    with pytest.raises(ServerAnswerError, match="a body that is not JSON"):
+        source.watcher.poll()
+    # the next poll reads the tenant as usual
+    assert summary(source.watcher.poll()) == [("stuck", task_id) for task_id in sorted(pending_since(isc, timedelta(hours=1)))]

@@ -234,6 +234,19 @@ def _connection_cases():
         Case("ca_path-missing-file", INFO, "ca_path", {"ca_path": "/nonexistent/hostile/ca.pem"}),
         Case("ca_path-missing-file-task_status", PATCH, "ca_path", {"ca_path": "/nonexistent/hostile/ca.pem"}),
         Case("ca_path-nul", INFO, "ca_path", {"ca_path": "/tmp/ca\x00.pem"}),
+        # a file that is no CA bundle, as an AWX credential's CA field pasted wrong gives one: never "turn verification off"
+        Case("ca_path-not-pem", INFO, "ca_path", {"ca_path": "/etc/passwd", url: "https://{hostport}/acme"}, probes=("validate_certs: false",)),
+        Case("ca_path-a-device", INFO, "ca_path", {"ca_path": "/dev/zero", url: "https://{hostport}/acme"}, probes=("validate_certs: false",)),
+        # requests takes an https request's CA bundle from these variables when ca_path is not set
+        Case(
+            "env-REQUESTS_CA_BUNDLE-missing",
+            INFO,
+            "ca_path",
+            {url: "https://{hostport}/acme"},
+            env={"REQUESTS_CA_BUNDLE": "/nonexistent/hostile/bundle.pem"},
+            env_name="REQUESTS_CA_BUNDLE",
+        ),
+        Case("env-CURL_CA_BUNDLE-not-pem", INFO, "ca_path", {url: "https://{hostport}/acme"}, env={"CURL_CA_BUNDLE": "/etc/passwd"}, env_name="CURL_CA_BUNDLE"),
         Case("rate_limit-zero-requests", INFO, "rate_limit", {"rate_limit": "0/10"}),
         Case("rate_limit-nan", INFO, "rate_limit", {"rate_limit": "nan/10"}),
         Case("rate_limit-infinite-window", INFO, "rate_limit", {"rate_limit": "100/inf"}),

@@ -297,3 +297,19 @@ def judge(observation: Observation, option: str, env_name=None, expect="either",
             summary.requests_for_local_errors += observation.requests
         summary.missed_refusals += expect == "refuse" and outcome == "accepted"
     return problems
+
+
+def _run_counts(observation: Observation, problems: list) -> dict:
+    return {"tracebacks": observation.outcome in ("traceback", "runaway"), "leaks_found": sum(problem.startswith("secret shown") for problem in problems)}
+
+
+def input_counts(observation: Observation, problems: list) -> dict:
+    """The reliability table's figures of one run given a bad input (``Row.record``): a refusal without problems is a
+    clear error."""
+    return dict(_run_counts(observation, problems), bad_inputs_tried=1, clear_errors=observation.outcome == "refused" and not problems)
+
+
+def answer_counts(observation: Observation, problems: list) -> dict:
+    """The reliability table's figures of one run given a bad answer (``Row.record``): a failure without problems is a
+    clear error."""
+    return dict(_run_counts(observation, problems), clear_errors=observation.outcome == "failed" and not problems)

@@ -8,6 +8,7 @@ import dataclasses
 
 # the table reads from what users give to what servers answer, then TLS, then faults
 ORDER = ("hostile inputs", "hostile server", "TLS", "fault injection")
+COUNTED = ("faults_injected", "tasks_targeted", "tasks_correct", "leaks_found", "bad_inputs_tried", "clear_errors", "tracebacks")
 COLUMNS = ("scenario", "runs", "faults injected", "tasks targeted", "tasks correct", "leaks found", "bad inputs tried", "clear errors", "tracebacks")
 
 
@@ -24,6 +25,14 @@ class Row:
     tracebacks: int = 0
     # checks of this scenario that found a defect (not a column: the findings list says what they were)
     failed_checks: int = 0
+
+    def record(self, runs: int = 1, **counts) -> None:
+        """Add one check's figures: ``runs`` and any of the counting fields by name (booleans count as 0 or 1)."""
+        self.runs += int(runs)
+        for name, value in counts.items():
+            if name not in COUNTED:
+                raise TypeError(f"{name} is not a column of the reliability table")
+            setattr(self, name, getattr(self, name) + int(value))
 
     def cells(self) -> list[str]:
         values = (

@@ -63,13 +63,14 @@ def test_every_task_ends_as_reported():
         still_pending = [task_id for task_id in ids if after[task_id].get("completionStatus") != "ERROR"]
         if still_pending or rerun.outcome != "accepted":
             problems.append(f"the rerun without faults left {len(still_pending)} tasks pending ({rerun.outcome}: {rerun.msg[:300]})")
-    row = LEDGER.row(SCENARIO)
-    row.runs += 2
-    row.faults_injected += faults
-    row.tasks_targeted += TASKS
-    row.tasks_correct += TASKS - len(wrong)
-    row.tracebacks += observation.outcome in ("traceback", "runaway")
-    row.leaks_found += sum(1 for problem in problems if problem.startswith(observation.module))
+    LEDGER.row(SCENARIO).record(
+        runs=2,
+        faults_injected=faults,
+        tasks_targeted=TASKS,
+        tasks_correct=TASKS - len(wrong),
+        tracebacks=observation.outcome in ("traceback", "runaway"),
+        leaks_found=sum(1 for problem in problems if problem.startswith(observation.module)),
+    )
     LEDGER.notes.append(
         f"{SCENARIO}: {faults} faults met, {len(failures)} tasks reported failed, {closed_count} closed by the first run, "
         f"{observation.requests} HTTP attempts; the rerun: {rerun.requests} HTTP attempts"
@@ -123,12 +124,12 @@ def test_stuck_tasks_role_reports_what_happened(tmp_path, collections_path):
     recap = re.search(r"^acme\s*:.*changed=(\d+)", run.stdout, re.M)
     if closed and (recap is None or recap.group(1) == "0"):
         problems.append(f"{len(closed)} tasks were closed, but the play recap shows no change: {recap.group(0) if recap else 'no recap line'}")
-    row = LEDGER.row(ROLE_SCENARIO)
-    row.runs += 1
-    row.faults_injected += faults
-    row.tasks_targeted += ROLE_TASKS
-    row.tasks_correct += sum(1 for task_id in ids if (task_id in reported) == (task_id in closed)) if reports else 0
-    row.tracebacks += len(run.tracebacks())
+    LEDGER.row(ROLE_SCENARIO).record(
+        faults_injected=faults,
+        tasks_targeted=ROLE_TASKS,
+        tasks_correct=sum(1 for task_id in ids if (task_id in reported) == (task_id in closed)) if reports else 0,
+        tracebacks=len(run.tracebacks()),
+    )
     assert faults, "the emulator injected no fault"
     assert run.results, f"ansible-playbook recorded no result (rc {run.returncode}):\n{run.stdout[-3000:]}"
     assert not problems, LEDGER.found(ROLE_SCENARIO, problems, scenario=ROLE_SCENARIO)

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ansible_collections.sailpoint.isc.tests.hostile.emulator import running_emulator
-from ansible_collections.sailpoint.isc.tests.hostile.harness import judge, leaks, run_module
+from ansible_collections.sailpoint.isc.tests.hostile.harness import answer_counts, judge, leaks, run_module
 from ansible_collections.sailpoint.isc.tests.hostile.ledger import LEDGER
 from ansible_collections.sailpoint.isc.tests.hostile.playbook import run_playbook
 from ansible_collections.sailpoint.isc.tests.utils.secret_scan import describe as describe_secrets
@@ -95,15 +95,13 @@ def test_malformed_answer(kind, request_kind, server):
         problems.append(f"a {kind} answer was taken for a good one")
     if request_kind == "patch" and spoiled:
         problems += _patch_truthfulness(server, args["id"], observation)
-    row = LEDGER.row(MALFORMED_SCENARIO)
-    row.runs += 1
-    row.faults_injected += spoiled
-    row.clear_errors += observation.outcome == "failed" and not problems
-    row.tracebacks += observation.outcome in ("traceback", "runaway")
-    row.leaks_found += sum(problem.startswith("secret shown") for problem in problems)
-    if request_kind == "patch":
-        row.tasks_targeted += 1
-        row.tasks_correct += not any(problem.startswith("untruthful") for problem in problems)
+    patched = request_kind == "patch"
+    LEDGER.row(MALFORMED_SCENARIO).record(
+        faults_injected=spoiled,
+        tasks_targeted=patched,
+        tasks_correct=patched and not any(problem.startswith("untruthful") for problem in problems),
+        **answer_counts(observation, problems),
+    )
     assert spoiled, f"the emulator spoiled no answer for malformed={kind} on {request_kind}: {server.requests(tenant='acme')[-5:]}"
     assert not problems, LEDGER.found(f"malformed {kind} on {request_kind}", problems, observation.describe(), MALFORMED_SCENARIO)
 
@@ -140,12 +138,7 @@ def test_echoed_request(encoding, request_kind, server):
         problems.append("a 500 echo was taken for a good answer")
     elif observation.outcome == "failed" and not BLAMES_SERVER.search(observation.msg):
         problems.append("the failure does not blame the server's answer")
-    row = LEDGER.row(ECHO_SCENARIO)
-    row.runs += 1
-    row.faults_injected += echoed
-    row.clear_errors += observation.outcome == "failed" and not problems
-    row.tracebacks += observation.outcome in ("traceback", "runaway")
-    row.leaks_found += sum(problem.startswith("secret shown") for problem in problems)
+    LEDGER.row(ECHO_SCENARIO).record(faults_injected=echoed, **answer_counts(observation, problems))
     assert echoed, f"the emulator echoed no request for echo={encoding} on {request_kind}"
     assert not problems, LEDGER.found(f"echo {encoding} on {request_kind}", problems, observation.describe(), ECHO_SCENARIO)
 
@@ -264,11 +257,11 @@ def test_playbook_at_vvvv_shows_no_secret(playbook, check, tenants, server, tmp_
                 problems.append(f"{result['host']} / {result['task']}: a failure that does not blame the server: {result['msg'][:300]!r}")
         if result["host"] == "acme" and result["status"] in ("failed", "ignored", "unreachable"):
             problems.append(f"the tenant without faults failed at {result['task']!r}: {result['msg'][:300]!r}")
-    row = LEDGER.row(PLAYBOOK_SCENARIO)
-    row.runs += 1
-    row.faults_injected += faults
-    row.tracebacks += len(run.tracebacks())
-    row.leaks_found += sum(problem.startswith(f"{playbook} -vvvv") for problem in problems)
-    row.clear_errors += sum(1 for result in run.results if result["status"] in ("failed", "ignored") and BLAMES_SERVER.search(result["msg"]))
+    LEDGER.row(PLAYBOOK_SCENARIO).record(
+        faults_injected=faults,
+        tracebacks=len(run.tracebacks()),
+        leaks_found=sum(problem.startswith(f"{playbook} -vvvv") for problem in problems),
+        clear_errors=sum(1 for result in run.results if result["status"] in ("failed", "ignored") and BLAMES_SERVER.search(result["msg"])),
+    )
     assert run.results, f"ansible-playbook recorded no result (rc {run.returncode}):\n{run.stdout[-3000:]}"
     assert not problems, LEDGER.found(f"{playbook}{' --check' if check else ''} -vvvv", problems, scenario=PLAYBOOK_SCENARIO)

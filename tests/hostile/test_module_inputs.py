@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from ansible_collections.sailpoint.isc.tests.hostile import strategies
 from ansible_collections.sailpoint.isc.tests.hostile.cases import CASES, DROP, PATCH
-from ansible_collections.sailpoint.isc.tests.hostile.harness import MODULES, judge, module_argument_spec, run_module
+from ansible_collections.sailpoint.isc.tests.hostile.harness import MODULES, input_counts, judge, module_argument_spec, run_module
 from ansible_collections.sailpoint.isc.tests.hostile.ledger import LEDGER
 
 CORPUS = "hostile inputs: named corpus"
@@ -73,12 +73,7 @@ def test_named_case(case, emulator):
     env = _fill(case.env, places)
     observation = run_module(case.module, args, env=env, check_mode=case.check_mode)
     problems = judge(observation, case.option, case.env_name, case.expect, emulator.secrets() + list(case.probes), LEDGER.summary(CORPUS))
-    row = LEDGER.row(CORPUS)
-    row.runs += 1
-    row.bad_inputs_tried += 1
-    row.clear_errors += observation.outcome == "refused" and not problems
-    row.tracebacks += observation.outcome in ("traceback", "runaway")
-    row.leaks_found += sum(problem.startswith("secret shown") for problem in problems)
+    LEDGER.row(CORPUS).record(**input_counts(observation, problems))
     assert not problems, LEDGER.found(case.name, problems, observation.describe(), CORPUS)
 
 
@@ -113,11 +108,7 @@ def test_any_value_of_every_option(module, option, spec, emulator):
         expect = "refuse" if strategies.must_refuse(option, spec, value) else "either"
         observation = run_module(module, args, check_mode=True)
         problems = judge(observation, option, None, expect, emulator.secrets() + ["Hostile-Pa55word-4u"], summary)
-        row.runs += 1
-        row.bad_inputs_tried += 1
-        row.clear_errors += observation.outcome == "refused" and not problems
-        row.tracebacks += observation.outcome in ("traceback", "runaway")
-        row.leaks_found += sum(problem.startswith("secret shown") for problem in problems)
+        row.record(**input_counts(observation, problems))
         assert not problems, "\n".join(problems) + "\n" + observation.describe()
 
     try:

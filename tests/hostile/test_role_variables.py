@@ -268,14 +268,14 @@ def test_every_role_variable(role, tmp_path, collections_path):
     report = []
     row = LEDGER.row(SCENARIO)
     summary = LEDGER.summary(SCENARIO)
-    row.runs += 1
+    row.record()
     for host, (variable, label, value, expect) in hosts.items():
         problems = _problems(run, host, variable, expect, requests[host], set(specs))
         if expect == "accept" and run.failure(host) is not None:
             problems.append(f"the baseline host failed: {run.failure(host)['msg'][:300]!r}")
-        row.bad_inputs_tried += variable in specs
-        row.tracebacks += bool(run.tracebacks(host))
-        row.clear_errors += run.failure(host) is not None and not problems
+        row.record(
+            runs=0, bad_inputs_tried=variable in specs, tracebacks=bool(run.tracebacks(host)), clear_errors=run.failure(host) is not None and not problems
+        )
         if variable in specs:
             _count(summary, run, host, variable, expect, requests[host])
         if problems:
@@ -306,16 +306,17 @@ def test_unusable_report_folder_stops_the_role_before_any_change(tmp_path, colle
         patches = {host: sum(1 for entry in emulator.requests(tenant=host) if entry["method"] == "PATCH") for host in hosts}
     problems = [f"traceback: {excerpt}" for excerpt in run.tracebacks()]
     row = LEDGER.row(SCENARIO)
-    row.runs += 1
+    row.record()
     for host, label in hosts.items():
         failure = run.failure(host)
-        row.bad_inputs_tried += 1
         if failure is None:
             problems.append(f"{label}: the run succeeded with stuck_tasks_report_dir={folders[label]!r}")
         elif not names_option(failure["msg"], "stuck_tasks_report_dir"):
             problems.append(f"{label}: failed at {failure['task']!r} without naming stuck_tasks_report_dir: {failure['msg'][:300]!r}")
         if patches[host]:
             problems.append(f"{label}: {patches[host]} tasks were closed (PATCH) before the report folder was found unusable")
-        row.clear_errors += failure is not None and names_option(failure["msg"], "stuck_tasks_report_dir") and not patches[host]
+        row.record(
+            runs=0, bad_inputs_tried=1, clear_errors=failure is not None and names_option(failure["msg"], "stuck_tasks_report_dir") and not patches[host]
+        )
     assert run.results, f"ansible-playbook recorded no result (rc {run.returncode}):\n{run.stdout[-3000:]}"
     assert not problems, LEDGER.found("stuck_tasks: an unusable report folder, for real", problems, scenario=SCENARIO)

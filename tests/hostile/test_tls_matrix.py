@@ -108,12 +108,8 @@ def test_options_win_over_the_environment(tls_emulator, pki):
         cell = f"env {environment:<24} ca_path {ca_path:<5} validate_certs {str(validate_certs).lower():<5}"
         verdict = "as expected" if connected == expected else "WRONG"
         grid.append(f"{cell} -> {'connected' if connected else observation.outcome:<9} (expected {'connected' if expected else 'refused'}): {verdict}")
-        row.runs += 1
-        row.tasks_targeted += 1
-        row.tasks_correct += connected == expected
-        row.tracebacks += observation.outcome in ("traceback", "runaway")
         found = leaks(observation, tls_emulator.secrets())
-        row.leaks_found += len(found)
+        row.record(tasks_targeted=1, tasks_correct=connected == expected, tracebacks=observation.outcome in ("traceback", "runaway"), leaks_found=len(found))
         if connected != expected:
             problems.append(f"{cell}: expected {'a connection' if expected else 'a refused certificate'}, got {observation.outcome}: {observation.msg[:200]}")
         elif not connected:
@@ -121,7 +117,7 @@ def test_options_win_over_the_environment(tls_emulator, pki):
             if not clear:
                 problems.append(f"{cell}: a refused certificate must be a clear TLS error, got {observation.outcome}: {observation.msg[:200]}")
             else:
-                row.clear_errors += 1
+                row.record(runs=0, clear_errors=1)
         problems += [f"{cell}: {line}" for line in found]
     LEDGER.notes.append("TLS matrix (task_status_info against the emulator over HTTPS):")
     LEDGER.notes.extend("  " + line for line in grid)
@@ -151,11 +147,10 @@ def test_playbooks_take_ca_path_and_validate_certs(tls_emulator, pki, tmp_path, 
     run = run_playbook("sailpoint.isc.task_report", tmp_path / "run", collections_path, hosts, check=True, env={"REQUESTS_CA_BUNDLE": pki["wrong"]})
     problems = [f"traceback: {excerpt}" for excerpt in run.tracebacks()]
     row = LEDGER.row(SCENARIO)
-    row.runs += 1
+    row.record()
     for host, connects in expected.items():
         failure = run.failure(host)
-        row.tasks_targeted += 1
-        row.tasks_correct += (failure is None) == connects
+        row.record(runs=0, tasks_targeted=1, tasks_correct=(failure is None) == connects)
         if connects and failure is not None:
             problems.append(f"{host} ({shown[host]}): expected the options to win over REQUESTS_CA_BUNDLE, failed: {failure['msg'][:300]!r}")
         if not connects and failure is None:

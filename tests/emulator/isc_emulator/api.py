@@ -125,9 +125,13 @@ def _base_view(version, pending):
 BASE_WHERE = {"all": "1", "completed": "status IS NOT NULL", "pending": "status IS NULL"}
 
 
-def _filter_sql(version, expression):
+def _filter_sql(version, expression, config):
     try:
-        return filters.to_sql(filters.parse(expression, version))
+        node = filters.parse(expression, version)
+        rejected = config.rejected_type(filters.values_of(node, "type"))
+        if rejected is not None:
+            raise BadRequest("Unsupported Task Definition type: %s" % rejected[:100])
+        return filters.to_sql(node)
     except filters.FilterError as problem:
         raise BadRequest(str(problem)) from None
     except RecursionError:
@@ -147,7 +151,7 @@ def _list(emulator, tenant, version, request, pending):
     if expression is None:
         rows, total = store.view_page(tenant.name, kind, since, descending, limit, offset, count)
     else:
-        sql, values = _filter_sql(version, expression)
+        sql, values = _filter_sql(version, expression, tenant.faults)
         where = "%s AND %s" % (BASE_WHERE[kind], sql)
         try:
             rows = store.page(tenant.name, since, where, values, descending, limit, offset) if limit else []
@@ -155,6 +159,8 @@ def _list(emulator, tenant, version, request, pending):
         except sqlite3.OperationalError as problem:
             # SQLite's limits on expression depth and parameters stand in for the service's own on a filter's size.
             raise BadRequest("The filter is too complex: %s" % problem) from None
+    if request.method == "GET":
+        rows = emulator.hooks.through_window(tenant.name, rows, now_ms())
     # For HEAD the server sends these same headers, Content-Length included, and no body.
     response = json_array(200, rows, {"X-Total-Count": str(total)} if count else {})
     if request.method == "GET":
@@ -172,7 +178,8 @@ def _get(emulator, tenant, request, task_id):
     found = emulator.store.get(tenant.name, task_id)
     if not _visible(found):
         return error(404, "TaskStatus %s was not found" % task_id[:64])
-    response = raw_json(200, (found[0].encode("utf-8"),))
+    (row,) = emulator.hooks.through_window(tenant.name, [found[0].encode("utf-8")], now_ms())
+    response = raw_json(200, (row,))
     _after_read(emulator, tenant, request, {task_id})
     return response
 

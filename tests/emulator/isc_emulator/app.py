@@ -225,8 +225,16 @@ class Emulator:
     def _answer(self, tenant, request, serve):
         """Serve a request, unless the echo fault answers it first; then maybe spoil the answer (malformed fault)."""
         config = tenant.faults
+        response = self._spoiled(tenant, request, serve)
+        if config.drip_ms and request.kind in config.drip_on:
+            response.drip = config.drip_ms / 1000
+            response.note = response.note or "drip"
+        return response
+
+    def _spoiled(self, tenant, request, serve):
+        config = tenant.faults
         if config.echo and request.kind in config.echo_on and tenant.rng.random() < config.echo_rate:
-            return echo.response(request, config.echo)
+            return echo.response(request, config.echo, config.echo_status, config.echo_straddle)
         response = serve()
         if not config.malformed or request.kind not in config.malformed_on or not 200 <= response.status < 300:
             return response

@@ -43,6 +43,13 @@ def _max_url_length(text):
         raise argparse.ArgumentTypeError(str(problem)) from None
 
 
+def _type_names(text):
+    try:
+        return faults.check_type_names(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem)) from None
+
+
 def _tenants(text):
     try:
         return tenant_names(text)
@@ -88,12 +95,19 @@ def build_parser():
         default=faults.DEFAULT_MAX_URL_LENGTH,
         help="longest request line in bytes a tenant's gateway accepts; longer ones get 414 (default 8192)",
     )
+    serve.add_argument(
+        "--reject-types",
+        type=_type_names,
+        default=(),
+        metavar="NAMES",
+        help='comma-separated task-definition names the type filter refuses with 400 "Unsupported Task Definition type", as ISC does live',
+    )
     serve.add_argument("--tls-cert", help="PEM certificate; serves HTTPS with --tls-key")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
     serve.add_argument(
         "--validate-requests",
         action="store_true",
-        help="answer 400 to any task-status request that breaks SailPoint's OpenAPI specification (needs openapi-core)",
+        help="answer 400 to any API request that breaks SailPoint's OpenAPI specification (needs openapi-core)",
     )
     serve.add_argument(
         "--aggregation-seconds",
@@ -119,6 +133,7 @@ def options_from(args):
         rate_limit=args.rate_limit,
         token_ttl=args.token_ttl,
         max_url_length=args.max_url_length,
+        rejected_types=args.reject_types,
     )
     return Options(
         seed=args.seed,

@@ -170,8 +170,12 @@ def _set_task(emulator, request, task_id):
 def _add_hook(emulator, request):
     data = _body(request)
     tenant = _tenant(emulator, data.get("tenant"))
+    if "completed_window" in data and not set(data) - {"tenant", "completed_window"}:
+        return json_response(200, dict(emulator.hooks.open_window(tenant.name, data["completed_window"]), tenant=tenant.name))
     if set(data) - {"tenant", "after_read"} or "after_read" not in data:
-        raise ControlError(400, 'A hook is {"tenant"?, "after_read": {"id", "set"?, "expire_tokens"?, "skip"?}}')
+        raise ControlError(
+            400, 'A hook is {"tenant"?, "after_read": {"id", "set"?, "expire_tokens"?, "skip"?}} or {"tenant"?, "completed_window": {"id", "reads"}}'
+        )
     hook = emulator.hooks.add(tenant.name, data["after_read"])
     return json_response(200, dict(hook, tenant=tenant.name))
 

@@ -15,6 +15,8 @@ INJECTABLE = (429, 500, 502, 503)
 # What a request is, as the request log names it; malformed answers and echoes can be aimed at some kinds only.
 REQUEST_KINDS = ("token", "list", "pending", "get", "patch")
 DEFAULT_MAX_URL_LENGTH = 8192
+# the furthest into an echo body a secret is moved
+MAX_STRADDLE = 1 << 20
 # The server reads at most this much of a request line, so a configured limit cannot go beyond it.
 MAX_URL_LENGTH_CEILING = 65536
 
@@ -42,6 +44,15 @@ def check_max_url_length(value):
     if not 64 <= length <= MAX_URL_LENGTH_CEILING:
         raise ValueError("max_url_length must be an integer from 64 to %d, not %r" % (MAX_URL_LENGTH_CEILING, value))
     return length
+
+
+def check_type_names(value):
+    """Task-definition names (a list, or one comma-separated string), upper-cased; ValueError for anything else."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise ValueError("rejected_types must be a list of task-definition names such as CLOUD_ENTITLEMENT_IMPORT")
+    return tuple(dict.fromkeys(item.strip().upper() for item in value))
 
 
 def _number(value, name, kind, what):
@@ -101,9 +112,20 @@ class FaultConfig:
     echo: tuple = ()
     echo_rate: float = 1.0
     echo_on: tuple = REQUEST_KINDS
+    # the status of an echo answer: 500, or 200 for a server that echoes in place of the answer it owed
+    echo_status: int = 500
+    # None, or the offset in an echo's body where the middle of the first secret's spelling is put (by padding in
+    # front of the echoed request), so that a client cutting the body there cuts the secret in two
+    echo_straddle: int = None
+    # milliseconds between the bytes of an answer (0: sent at once): a server whose every byte comes in time
+    drip_ms: int = 0
+    drip_on: tuple = REQUEST_KINDS
+    # task-definition names the type filter refuses with 400 "Unsupported Task Definition type", as ISC does live
+    # with some documented names (upper case; a filter's values compare without case)
+    rejected_types: tuple = ()
 
     # Settings a POST /_control/faults keeps from the command line when it leaves them out.
-    BASELINE = ("rate_limit", "token_ttl", "max_url_length")
+    BASELINE = ("rate_limit", "token_ttl", "max_url_length", "rejected_types")
 
     def updated(self, data):
         """A new config from the control surface's JSON; ValueError names a bad key or value."""
@@ -114,7 +136,7 @@ class FaultConfig:
         for key in ("fault_rate", "drop_rate", "malformed_rate", "echo_rate"):
             if key in data:
                 changes[key] = _share(data[key], key)
-        for key in ("latency_ms", "retry_after", "token_ttl"):
+        for key in ("latency_ms", "retry_after", "token_ttl", "drip_ms"):
             if key in data:
                 changes[key] = _count(data[key], key)
         if "statuses" in data:
@@ -139,10 +161,24 @@ class FaultConfig:
             changes["malformed"] = _names(data["malformed"], "malformed", malformed.KINDS)
         if "echo" in data:
             changes["echo"] = _names(data["echo"], "echo", echo.ENCODINGS)
-        for key in ("malformed_on", "echo_on"):
+        if "echo_status" in data:
+            status = _number(data["echo_status"], "echo_status", int, "200 or 500")
+            if status not in (200, 500):
+                raise ValueError("echo_status must be 200 or 500, not %r" % (data["echo_status"],))
+            changes["echo_status"] = status
+        if "echo_straddle" in data:
+            straddle = data["echo_straddle"]
+            changes["echo_straddle"] = None if straddle is None else min(_count(straddle, "echo_straddle"), MAX_STRADDLE)
+        for key in ("malformed_on", "echo_on", "drip_on"):
             if key in data:
                 changes[key] = _names(data[key], key, REQUEST_KINDS)
+        if "rejected_types" in data:
+            changes["rejected_types"] = check_type_names(data["rejected_types"])
         return dataclasses.replace(self, **changes)
+
+    def rejected_type(self, values):
+        """The first of a type filter's values this tenant refuses, or None."""
+        return next((value for value in values if value.upper() in self.rejected_types), None)
 
     def cleared(self):
         """No fault at all, with the command line's rate limit, token lifetime and URL limit."""
@@ -153,7 +189,7 @@ class FaultConfig:
 
     def as_json(self):
         data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
-        for key in ("statuses", "malformed", "malformed_on", "echo", "echo_on"):
+        for key in ("statuses", "malformed", "malformed_on", "echo", "echo_on", "drip_on", "rejected_types"):
             data[key] = list(data[key])
         data["rate_limit"] = format_rate_limit(self.rate_limit)
         return data

@@ -199,6 +199,15 @@ def evaluate(node, task):
     return str(value).lower() in {candidate.lower() for candidate in node.values}
 
 
+def values_of(node, field):
+    """Every value a filter compares ``field`` with, anywhere in it."""
+    if isinstance(node, (And, Or)):
+        return [value for operand in node.operands for value in values_of(operand, field)]
+    if isinstance(node, Not):
+        return values_of(node.operand, field)
+    return list(node.values) if node.field == field else []
+
+
 def unparse(node):
     """The canonical text of an AST; parse(unparse(ast)) == ast."""
     if isinstance(node, (And, Or)):

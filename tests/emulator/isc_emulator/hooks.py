@@ -3,6 +3,11 @@
 A test registers "after the next read of task X, finish it"; the emulator applies the change after the read's
 answer is built and before it is sent, so the client holds the old state and every later request sees the new one:
 the read-write race, at an exact point, with no timing involved.
+
+A completed window ("the next N reads of task X show it completed without a status") reproduces ISC writing
+``completed`` before ``completionStatus``: those reads show ``completed`` set (the stored time, or the time of the
+read while the task is pending) and ``completionStatus`` null; which lists hold the task still follows its stored
+state. A read is a GET of the task or a GET of a list page that holds it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from isc_emulator.clock import iso, now_ms, parse_iso
 TEXT_OR_NULL = ("completionStatus", "launcher", "completed", "modified", "launched", "progress")
 OBJECT_OR_NULL = ("target",)
 HOOK_KEYS = {"id", "set", "expire_tokens", "skip"}
+WINDOW_KEYS = {"id", "reads"}
 
 
 class ChangeError(ValueError):
@@ -73,6 +79,8 @@ class Hooks:
         self._numbers = itertools.count(1)
         self._pending = {}
         self._fired = {}
+        # tenant -> task id -> reads left in its completed window
+        self._windows = {}
 
     def add(self, tenant_name, spec):
         if not isinstance(spec, dict) or set(spec) - HOOK_KEYS:
@@ -118,14 +126,61 @@ class Hooks:
             self._fired.setdefault(tenant_name, []).extend(fired)
         return fired
 
+    def open_window(self, tenant_name, spec):
+        """Open a completed window: the next ``reads`` reads of task ``id`` show completed set, completionStatus null."""
+        if not isinstance(spec, dict) or set(spec) != WINDOW_KEYS:
+            raise ChangeError("completed_window must be an object with id and reads")
+        task_id, reads = spec["id"], spec["reads"]
+        if not isinstance(task_id, str) or not task_id:
+            raise ChangeError("completed_window.id must be a task id")
+        if isinstance(reads, bool) or not isinstance(reads, int) or reads < 1:
+            raise ChangeError("completed_window.reads must be a positive integer (the reads that show the window)")
+        with self._lock:
+            self._windows.setdefault(tenant_name, {})[task_id] = reads
+        return {"completed_window": task_id, "reads": reads}
+
+    def window_ids(self, tenant_name):
+        """Task ids with an open window (read without the lock, as pending_ids)."""
+        return set(self._windows.get(tenant_name, ()))
+
+    def through_window(self, tenant_name, rows, now):
+        """``rows`` (serialized tasks) with each task in an open window shown completed without a status; every such
+        read counts down its window."""
+        wanted = self.window_ids(tenant_name)
+        if not wanted:
+            return rows
+        seen = ids_in(rows, wanted)
+        if not seen:
+            return rows
+        shown = []
+        with self._lock:
+            windows = self._windows.get(tenant_name, {})
+            for row in rows:
+                task = json.loads(row) if any(b'"id":' + json.dumps(task_id).encode("utf-8") in row for task_id in seen) else None
+                if task is None or windows.get(task.get("id"), 0) <= 0:
+                    shown.append(row)
+                    continue
+                windows[task["id"]] -= 1
+                if not windows[task["id"]]:
+                    del windows[task["id"]]
+                task["completed"] = task.get("completed") or iso(now)
+                task["completionStatus"] = None
+                shown.append(json.dumps(task, separators=(",", ":")).encode("utf-8"))
+        return shown
+
     def show(self, tenant_name):
         with self._lock:
-            return {"pending": [dict(hook) for hook in self._pending.get(tenant_name, ())], "fired": [dict(hook) for hook in self._fired.get(tenant_name, ())]}
+            return {
+                "pending": [dict(hook) for hook in self._pending.get(tenant_name, ())],
+                "fired": [dict(hook) for hook in self._fired.get(tenant_name, ())],
+                "completed_windows": dict(self._windows.get(tenant_name, {})),
+            }
 
     def clear(self, tenant_name):
         with self._lock:
             self._pending.pop(tenant_name, None)
             self._fired.pop(tenant_name, None)
+            self._windows.pop(tenant_name, None)
 
 
 def ids_in(rows, wanted):

@@ -26,7 +26,7 @@ JSON_TYPE = "application/json;charset=utf-8"
 class Response:
     """A status, headers and a body kept as chunks, so a page of stored tasks is sent without being copied into one string."""
 
-    __slots__ = ("status", "headers", "chunks", "note", "close")
+    __slots__ = ("status", "headers", "chunks", "note", "close", "drip")
 
     def __init__(self, status, chunks=(), headers=None, note=None):
         self.status = status
@@ -36,6 +36,8 @@ class Response:
         self.note = note
         # Close the connection after sending, whatever the client asked for.
         self.close = False
+        # Seconds between the bytes sent (the drip fault); 0 sends the answer at once.
+        self.drip = 0.0
 
     @property
     def body(self):

@@ -161,7 +161,19 @@ class Handler(socketserver.StreamRequestHandler):
         chunks = [("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")]
         if not head:
             chunks.extend(response.chunks)
+        if response.drip:
+            self._drip(b"".join(chunks), response.drip)
+            return
         self._send_chunks(chunks)
+
+    def _drip(self, data, pause):
+        """Send ``data`` a byte at a time, ``pause`` seconds apart, until it is sent or the client has gone."""
+        for index in range(len(data)):
+            try:
+                self.connection.sendall(data[index : index + 1])
+            except OSError:
+                return
+            self.server.emulator.sleep(pause)
 
     def _send_chunks(self, chunks):
         if isinstance(self.connection, ssl.SSLSocket):

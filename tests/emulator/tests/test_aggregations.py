@@ -6,6 +6,8 @@ import sys
 import pytest
 import requests
 from emulator_helpers import running_emulator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_cli import PACKAGE_ROOT, start, stop, token
 
 from isc_emulator import aggregations, multipart
@@ -409,3 +411,20 @@ def test_bad_command_line_options_exit_2(args, message):
         check=False,
     )
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+@settings(max_examples=300)
+@given(
+    content_type=st.sampled_from(["multipart/form-data; boundary=b", "multipart/form-data", 'multipart/form-data; boundary="b c"', "text/plain"]),
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.lists(st.sampled_from([b"--b", b"\r\n", b"--", b'Content-Disposition: form-data; name="a"', b"x", b"\r\n\r\n", b";", b"\xff"])).map(b"".join),
+    ),
+)
+def test_the_multipart_reader_only_ever_refuses_by_name(content_type, body):
+    try:
+        fields = multipart.parse(content_type, body)
+    except multipart.MultipartError as problem:
+        assert str(problem)
+    else:
+        assert all(isinstance(name, str) and isinstance(value, bytes) for name, (value, _filename) in fields.items())

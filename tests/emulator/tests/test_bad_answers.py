@@ -259,3 +259,44 @@ def test_a_reset_clears_the_bad_answers():
         emu.control("POST", "faults", {"echo": "raw"})
         emu.control("POST", "reset", {})
         assert token_reply(emu).status_code == 200
+
+
+@pytest.mark.parametrize("encoding", ("raw", "urlencoded", "html", "base64", "base64-offset1", "base64-offset2", "base64url-nopad"))
+@pytest.mark.parametrize("straddle", (200, 500))
+def test_echo_straddle_puts_the_middle_of_the_secret_at_the_offset(emu, encoding, straddle):
+    client = emu.clients()["admin"]
+    emu.control("POST", "faults", {"echo": encoding, "echo_straddle": straddle})
+    reply = token_reply(emu)
+    body = reply.content.decode("utf-8")
+    start = (body.index("<pre>") + 5 if encoding == "html" else body.index("\n") + 1) + int(reply.headers["X-Echo-Padding"])
+    assert set(body[start - int(reply.headers["X-Echo-Padding"]) : start]) <= {"."}
+    echoed = decode(encoding, (body[: start - int(reply.headers["X-Echo-Padding"])] + body[start:]).encode("utf-8"))
+    spelled = urllib.parse.quote_plus(client["client_secret"]).encode()
+    first = echoed.index(b"client_secret=" + spelled) + len(b"client_secret=")
+
+    def at(offset):
+        """Where the echoed request's byte ``offset`` begins in the body."""
+        return start + len(echo.encode(echoed[:offset], encoding).rstrip(b"=")) - len(echo.encode(b"", encoding).rstrip(b"="))
+
+    # what is cut at the offset cuts the secret in two
+    assert at(first) < straddle < at(first + len(spelled))
+
+
+def test_echo_status_200_answers_the_echo_as_a_success(emu):
+    emu.control("POST", "faults", {"echo": "raw", "echo_status": 200})
+    reply = token_reply(emu)
+    assert reply.status_code == 200 and b"client_secret=" in reply.content
+    with pytest.raises(AssertionError, match="echo_status must be 200 or 500"):
+        emu.control("POST", "faults", {"echo_status": 302})
+
+
+def test_drip_sends_an_answer_a_byte_at_a_time(emu, admin):
+    pauses = []
+    emu.emulator.sleep = pauses.append
+    emu.control("POST", "faults", {"drip_ms": 1000, "drip_on": ["list"]})
+    reply = admin.get("v2025", limit=1)
+    assert reply.status_code == 200 and len(reply.json()) == 1
+    # one pause of a second after each byte of the head and the body
+    assert pauses and set(pauses) == {1.0} and len(pauses) >= len(reply.content)
+    assert emu.control("GET", "requests")[-1]["fault"] == "drip"
+    assert emu.control("GET", "faults")["drip_ms"] == 1000

@@ -28,18 +28,23 @@ def test_escapes():
 
 
 @pytest.mark.parametrize(
-    "expression, version",
+    "expression, version, tree",
     (
-        ("completionStatus isnull", "v2025"),
-        ("completionStatus isnull", "v2026"),
-        ('launcher eq "sweep"', "v2026"),
-        ('launcher in ("sweep")', "v1"),
-        ('sourceId in ("a","b")', "beta"),
-        ('  id   eq   "a"  ', "v2024"),
+        ("completionStatus isnull", "v2025", Comparison("completionStatus", "isnull")),
+        ("completionStatus isnull", "v2026", Comparison("completionStatus", "isnull")),
+        ('launcher eq "sweep"', "v2026", Comparison("launcher", "eq", ("sweep",))),
+        ('launcher in ("sweep")', "v1", Comparison("launcher", "in", ("sweep",))),
+        ('sourceId in ("a","b")', "beta", Comparison("sourceId", "in", ("a", "b"))),
+        ('  id   eq   "a"  ', "v2024", Comparison("id", "eq", ("a",))),
     ),
 )
-def test_supported(expression, version):
-    filters.parse(expression, version)
+def test_supported(expression, version, tree):
+    assert filters.parse(expression, version) == tree
+
+
+def test_values_of_a_field_anywhere_in_a_filter():
+    tree = filters.parse('(type eq "A" or not type in ("B", "C")) and sourceId eq "s"', "v2026")
+    assert filters.values_of(tree, "type") == ["A", "B", "C"] and filters.values_of(tree, "launcher") == []
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,7 @@ def test_hooks_are_per_tenant_cleared_by_delete_and_reset():
         globex = emu.api(tenant="globex")
         task = globex.all("v2025", filters="completionStatus isnull")[0]
         emu.control("POST", "hooks", {"tenant": "globex", "after_read": {"id": task["id"], "set": {"progress": "x"}}})
-        assert emu.control("GET", "hooks") == {"pending": [], "fired": [], "tenant": "acme"}
+        assert emu.control("GET", "hooks") == {"pending": [], "fired": [], "completed_windows": {}, "tenant": "acme"}
         assert len(emu.control("GET", "hooks", tenant="globex")["pending"]) == 1
         emu.session.delete(emu.control_url + "/hooks", params={"tenant": "globex"})
         assert emu.control("GET", "hooks", tenant="globex")["pending"] == []

@@ -80,6 +80,12 @@ class FakeIsc:
         self.url = ""
         self.delay = 0.0
         self.token_delay = 0.0  # a slow token endpoint widens the window in which threads could race for a token
+        # API answers wait until this event is set (None: they do not wait), a server that takes its time
+        self.hold: threading.Event | None = None
+        # requests refused for an invalid token are answered together, once this many have arrived (None: at once)
+        self.refusals_together: threading.Barrier | None = None
+        self.drip = 0.0  # seconds between the bytes of an answer: a server that never lets a socket read time out
+        self.dripping = threading.Event()  # set when a dripped answer has begun
         self.lock = threading.Lock()  # the server answers each request in its own thread
 
     def script(self, *answers):
@@ -98,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, status, body=None, headers=None):
         data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        if self.fake.drip:
+            return self._drip(status, data)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         for key, value in (headers or {}).items():
@@ -106,6 +114,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def _drip(self, status, data):
+        answer = f"HTTP/1.1 {status} Answer\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data
+        self.close_connection = True
+        self.fake.dripping.set()
+        for byte in answer:
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(self.fake.drip)
 
     def _handle(self):
         fake = self.fake
@@ -136,7 +156,11 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.valid_tokens.add(token)
             return self._answer(200, {"access_token": token, "token_type": "bearer", "expires_in": fake.expires_in})
         if self.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid_tokens:
+            if fake.refusals_together is not None:
+                fake.refusals_together.wait(30)
             return self._answer(401, {"error": "JWT validation failed: JWT is expired"})
+        if fake.hold is not None:
+            fake.hold.wait(30)
         time.sleep(fake.delay)
         return self._collection(url)
 

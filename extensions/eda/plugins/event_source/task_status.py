@@ -20,6 +20,8 @@ description:
   - A quiet poll costs two API calls, both answered with C(X-Total-Count) (the number of pending tasks, by a C(HEAD)
     of C(pending-tasks) up to V(v2024), and a one-item page of the completed tasks, oldest first); pages are read only
     when those counts or the oldest completed task changed.
+  - A task read with C(completed) set but no C(completionStatus) yet is still running, so it may become stuck, and its
+    completion is announced once its status shows.
   - Tasks already stuck when the source starts are announced on its first poll. Failures that happened before the
     start are announced only with O(announce_existing_failures).
   - The source keeps its state in memory. After a restart, tasks that are still stuck are announced again
@@ -30,6 +32,8 @@ description:
     that polling again cannot cure (credentials refused, missing rights, a request ISC refuses, an unknown tenant)
     becomes an V(error) event and then stops the source. A bad argument stops the source before any request, with a
     message naming the argument.
+  - O(timeout) bounds each whole answer, so a server that sends slowly costs a poll at most O(timeout) per try; when
+    ansible-rulebook stops the source, its requests in flight end at once.
   - The connection options are those of the collection's modules, with the same C(SAIL_*) environment fallbacks.
     The source only reads; a read-only API client is enough.
 extends_documentation_fragment:
@@ -37,7 +41,7 @@ extends_documentation_fragment:
 options:
   interval:
     description:
-      - Seconds between the end of one poll and the start of the next.
+      - Seconds between the end of one poll and the start of the next, more than 0 and at most 604800 (a week).
     type: float
     default: 120
   older_than:
@@ -54,6 +58,8 @@ options:
   type:
     description:
       - Only tasks of one of these task definitions, such as V(CLOUD_ACCOUNT_AGGREGATION).
+      - A name ISC refuses in its filter (HTTP 400 "Unsupported Task Definition type") is matched by the source
+        instead, with one warning, for as long as it runs.
     type: list
     elements: str
   source_id:
@@ -122,6 +128,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # 
     NotFoundError,
     OptionError,
 )
+from ansible_collections.sailpoint.isc.plugins.module_utils._numbers import bounded  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import Redactor  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_reader import (  # noqa: E402  pylint: disable=wrong-import-position
     Selectors,
@@ -158,6 +165,8 @@ LOOKBACK = timedelta(minutes=10)
 # the API calls of a poll that finds nothing changed
 QUIET_POLL_CALLS = 2
 MONTHLY_QUOTA = 500_000
+# A week between polls is the longest that still watches anything
+MAX_INTERVAL = 7 * 86400.0
 SECONDS_PER_MONTH = 30 * 86400
 
 logger = logging.getLogger(NAME)
@@ -220,6 +229,12 @@ def validate_arguments(args: dict) -> tuple[dict, Settings]:
     """The connection params and the source's settings; OptionError naming the argument, before any request."""
     # ansible-rulebook adds its own keys (eda_feedback_queue) to a source's arguments
     given = {key: value for key, value in (args or {}).items() if not key.startswith("eda_")}
+    if given.get("interval") is not None:
+        # checked before the spec, whose float conversion lets NaN through and ends in OverflowError for 10**400
+        try:
+            given["interval"] = bounded("interval", given["interval"], 0, MAX_INTERVAL, low_included=False)
+        except OptionError as error:
+            raise _argument_error(error.message) from None
     spec = dict(_connection.argument_spec(), **SOURCE_SPEC)
     result = ArgumentSpecValidator(spec).validate(given)
     redactor = Redactor(result._no_log_values)  # pylint: disable=protected-access
@@ -228,8 +243,6 @@ def validate_arguments(args: dict) -> tuple[dict, Settings]:
         messages = [f"unknown argument {error}" if isinstance(error, UnsupportedError) else str(error) for error in errors]
         raise _argument_error(redactor.text("; ".join(messages)))
     params = result.validated_parameters
-    if params["interval"] <= 0:
-        raise _argument_error(f"interval must be a positive number of seconds, got {params['interval']}")
     settings = Settings(
         interval=params["interval"],
         older_than=_duration(params["older_than"], "older_than"),
@@ -284,18 +297,19 @@ class TaskWatcher:
     def _read_pending(self) -> dict:
         return {task["id"]: task for task in self.reader.pending(self.selectors)}
 
-    def _look_up(self, ids: list) -> list:
+    def _look_up(self, ids: list, held: list) -> list:
         """The tasks with these ids that have completed (a task older than ISC's 90 days is simply not found)."""
-        return self.reader.completed_by_ids(ids, self.selectors)
+        return self.reader.completed_by_ids(ids, self.selectors, held)
 
-    def _completed_since(self, horizon: datetime) -> list:
-        """Completed tasks created at or after ``horizon``, newest first, reading pages only down to it."""
+    def _completed_since(self, horizon: datetime, held: list) -> list:
+        """Completed tasks created at or after ``horizon``, newest first, reading pages only down to it; ``held``
+        gets those listed as completed but read without a status yet."""
 
         def older(task):
             created = _created(task)
             return created is not None and created < horizon
 
-        return list(self.reader.completed(self.selectors, sorters="-created", stop=older))
+        return list(self.reader.completed(self.selectors, sorters="-created", stop=older, held=held))
 
     def _failures_since(self, cutoff: datetime | None) -> list:
         """Failed tasks ISC still holds, completed at or after ``cutoff`` (every one when it is None)."""
@@ -345,7 +359,8 @@ class TaskWatcher:
         horizon = server_time - LOOKBACK
         state = State(signature, server_time, pending)
         finished_since_start = set()
-        for task in self._completed_since(horizon):
+        held = []
+        for task in self._completed_since(horizon, held):
             if task["id"] in pending:
                 # pending when read a moment ago: it completed after the source started looking
                 events.append(self._completion(task, now))
@@ -357,6 +372,17 @@ class TaskWatcher:
             for task in self._failures_since(None if window == timedelta.max else now - window):
                 if task["id"] not in finished_since_start:
                     events.append(self.event("failed", task, now))
+        return self._holding(state, held)
+
+    @staticmethod
+    def _holding(state: State, held: list) -> State:
+        """``state`` with the tasks read as completed but without a status yet kept pending: they are still running.
+        The next poll reads again whatever its probe says, as their status may come without any count changing."""
+        for task in held:
+            if task["id"] not in state.handled:
+                state.pending[task["id"]] = task
+        if held:
+            state.signature = None
         return state
 
     def _read_changes(self, previous: State, signature: tuple, server_time: datetime, now: datetime, events: list) -> State:
@@ -365,17 +391,19 @@ class TaskWatcher:
         horizon = previous.read_at - LOOKBACK
         # kept: completions the scan below can still meet again
         handled = {task_id: created for task_id, created in previous.handled.items() if created >= horizon}
-        recent = self._completed_since(horizon)
+        held = []
+        recent = self._completed_since(horizon, held)
         # a task that left the pending list was either created lately (then the scan found it) or is looked up by id
         found = {task["id"] for task in recent}
-        for task in [*recent, *self._look_up([task_id for task_id in gone if task_id not in found])]:
+        for task in [*recent, *self._look_up([task_id for task_id in gone if task_id not in found], held)]:
             if task["id"] in handled:
                 continue
             handled[task["id"]] = _created(task) or horizon
             pending.pop(task["id"], None)
             events.append(self._completion(task, now))
-        announced = {task_id for task_id in previous.announced if task_id in pending}
-        return State(signature, server_time, pending, announced, handled)
+        state = self._holding(State(signature, server_time, pending, set(), handled), held)
+        state.announced = {task_id for task_id in previous.announced if task_id in state.pending}
+        return state
 
 
 def monthly_calls(interval: float) -> int:
@@ -404,6 +432,10 @@ class TaskStatusSource:
             try:
                 events = await asyncio.to_thread(self.watcher.poll)
                 failures = 0
+            except asyncio.CancelledError:
+                # the poll's thread is not waited for: stopping the client ends its requests now, whatever the server does
+                self.client.stop()
+                raise
             except IscError as error:
                 failures += 1
                 message = self.client.redactor.text(error.message)
@@ -420,4 +452,6 @@ class TaskStatusSource:
 
 async def main(queue, args: dict) -> None:
     """The entry point ansible-rulebook calls."""
-    await TaskStatusSource(args).run(queue)
+    # building the client reads the rate window the previous run left, file work that must not hold the event loop
+    source = await asyncio.to_thread(TaskStatusSource, args)
+    await source.run(queue)

@@ -136,3 +136,15 @@ def test_report_refuses_what_is_not_a_selection():
 
 def test_filters_are_registered():
     assert set(FilterModule().filters()) == {"stuck_tasks_selection", "stuck_tasks_report"}
+
+
+@pytest.mark.parametrize("bad_id", ["a/b", "..", "x?y", "a%2Fb", "", "line\nbreak"])
+def test_an_id_that_cannot_be_patched_is_reported_and_skipped_and_the_others_are_closed(bad_id):
+    found = [task("a1"), task(bad_id), task("c3")]
+    selection = stuck_tasks_selection(found)
+    assert [t["id"] for t in selection["selected"]] == ["a1", "c3"]
+    assert [t["id"] for t in selection["unusable"]] == [bad_id] and "cannot be patched" in selection["unusable"][0]["unusable"]
+    closed = stuck_tasks_report(selection, {"changed": True, "patch": patched("a1", "c3")}, tenant="acme", criteria=CRITERIA, now=NOW)
+    assert closed["closed_ids"] == ["a1", "c3"] and closed["failed_ids"] == [bad_id] and closed["selected"] == 3
+    row = next(row for row in closed["tasks"] if row["id"] == bad_id)
+    assert row["outcome"] == "failed" and "cannot be patched" in row["action"]

@@ -212,5 +212,22 @@ def test_summary_refuses_a_pending_list_that_is_not_one():
         task_report_summary(TASKS, pending="x")
 
 
+def test_a_task_completed_without_a_status_is_reported_pending_and_stuck_from_the_threshold_on():
+    now = "2026-01-02T00:00:00Z"
+    window = {
+        "id": "w",
+        "uniqueName": "Refresh",
+        "created": "2026-01-01T18:00:00.000Z",
+        "launched": None,
+        "completed": "2026-01-01T23:59:00.000Z",
+        "completionStatus": None,
+    }
+    (row,) = task_rows([window], now)
+    assert row["status"] == "PENDING" and row["completed"] is None and "duration" not in row
+    summary = task_report_summary([window], now=now, stuck_after="6h")
+    assert summary["counts"]["pending"] == 1 and summary["counts"]["completed"] == 0 and summary["counts"]["stuck"] == 1
+    assert task_report_summary([window], now=now, stuck_after="6h1s")["counts"]["stuck"] == 0
+
+
 def test_filters_are_registered():
     assert set(FilterModule().filters()) == {"task_rows", "task_report_summary"}

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sailpoint.isc.plugins.filter.wait_for_tasks import FilterModule, wait_for_tasks_outcome
+from ansible_collections.sailpoint.isc.plugins.filter.wait_for_tasks import FilterModule, wait_for_tasks_failure_statuses, wait_for_tasks_outcome
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import FAILURE_STATUSES
 
 
 def finished(task_id, status):
@@ -54,4 +55,21 @@ def test_outcome_refuses_bad_input():
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"wait_for_tasks_outcome"}
+    assert set(FilterModule().filters()) == {"wait_for_tasks_outcome", "wait_for_tasks_failure_statuses"}
+
+
+def test_the_default_failure_statuses_are_the_collections():
+    assert wait_for_tasks_failure_statuses(None) == list(FAILURE_STATUSES) == ["ERROR", "TERMINATED", "TEMPERROR"]
+    assert wait_for_tasks_failure_statuses("error, temperror") == ["ERROR", "TEMPERROR"]
+    with pytest.raises(AnsibleFilterError, match="^wait_for_tasks_failure_statuses: 'DONE' is not a completion status"):
+        wait_for_tasks_failure_statuses(["DONE"])
+    with pytest.raises(AnsibleFilterError, match="^wait_for_tasks_failure_statuses must be a list of strings"):
+        wait_for_tasks_failure_statuses(3)
+    outcome = wait_for_tasks_outcome([finished("t1", "TEMPERROR")])
+    assert outcome["failed_ids"] == ["t1"] and outcome["failure_statuses"] == ["ERROR", "TERMINATED", "TEMPERROR"]
+
+
+def test_a_task_completed_without_a_status_has_not_finished():
+    window = {"item": "t1", "failed": False, "tasks": [{"id": "t1", "completed": "2026-01-01T00:00:00.000Z", "completionStatus": None}]}
+    outcome = wait_for_tasks_outcome([window])
+    assert outcome["completed_ids"] == [] and outcome["failed_ids"] == [] and outcome["unfinished_ids"] == ["t1"]

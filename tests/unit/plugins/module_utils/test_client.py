@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote_plus
 
@@ -218,13 +219,13 @@ def test_a_token_refused_to_several_workers_is_renewed_once(fake_isc, make_clien
     client = make_client()
     client.get_task(fake_isc.tasks[0]["id"])
     fake_isc.valid_tokens.clear()
-    fake_isc.token_delay = 0.2
+    # the four refusals are answered only once all four requests arrived, so every worker meets the 401 with token-1
+    fake_isc.refusals_together = threading.Barrier(4)
     _in_threads(4, lambda index: client.get_task(fake_isc.tasks[index]["id"]))
     assert fake_isc.tokens_issued == 2
     used = [entry["headers"]["Authorization"] for entry in fake_isc.api_requests()[1:]]
     # every worker that was refused token-1 tried once more, with the one token-2
-    assert used.count("Bearer token-1") >= 2 and used.count("Bearer token-2") == 4
-    assert len(used) == 4 + used.count("Bearer token-1")
+    assert used.count("Bearer token-1") == 4 and used.count("Bearer token-2") == 4 and len(used) == 8
 
 
 def test_a_given_access_token_is_used_and_never_refreshed(fake_isc, make_client):
@@ -486,17 +487,23 @@ def test_tls_failure_names_the_options(tmp_path):
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.handle_request, daemon=True).start()
     client = IscClient(f"https://127.0.0.1:{server.server_address[1]}", access_token="x", retries=0)
-    with pytest.raises(TransportError, match="ca_path.*validate_certs"):
+    with pytest.raises(TransportError, match="ca_path") as raised:
         client.get_task("abc")
+    # turning verification off is never the advice
+    assert "validate_certs" not in raised.value.message
     server.server_close()
 
 
 def test_timeout_is_a_transport_error(fake_isc, make_client):
-    client = make_client(retries=0, timeout=0.2)
-    client.list_tasks()
-    fake_isc.delay = 0.5
-    with pytest.raises(TransportError, match="no answer within timeout 0.2s"):
-        client.list_tasks()
+    fake_isc.valid_tokens.add("given")
+    client = make_client(client_id=None, client_secret=None, access_token="given", retries=0, timeout=0.2)
+    # the server holds its answer until the client has given up, however loaded the machine is
+    fake_isc.hold = threading.Event()
+    try:
+        with pytest.raises(TransportError, match=r"within timeout 0\.2s"):
+            client.list_tasks()
+    finally:
+        fake_isc.hold.set()
 
 
 def test_missing_requests_is_reported_with_missing_required_lib(monkeypatch):
@@ -733,4 +740,37 @@ def test_an_empty_list_answer_blames_the_server(fake_isc, make_client):
     fake_isc.script((200, {}, TOKEN_ANSWER), (200, {}, None))
     fake_isc.valid_tokens.add(SCRIPTED_TOKEN)
     with pytest.raises(ServerAnswerError, match="an empty body where a list of tasks belongs"):
+        client.list_tasks()
+
+
+def test_an_answer_that_drips_fails_as_too_slow_after_the_timeout(fake_isc, make_client):
+    # every byte comes well within the timeout, so only a deadline for the whole answer ends the wait
+    fake_isc.drip = 0.2
+    client = make_client(timeout=1, retries=0)
+    started = time.monotonic()
+    with pytest.raises(TransportError, match="too slow") as raised:
+        client.list_tasks()
+    assert "no answer" not in raised.value.message
+    # a hang (the answer takes a minute at this pace) against no hang, not a measure of speed
+    assert time.monotonic() - started < 20
+
+
+def test_stop_ends_a_request_waiting_on_a_dripping_answer(fake_isc, make_client):
+    fake_isc.drip = 0.2
+    client = make_client(timeout=3600, retries=5, sleep=None)
+    outcome = {}
+
+    def read():
+        try:
+            client.list_tasks()
+        except TransportError as error:
+            outcome["error"] = error.message
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert fake_isc.dripping.wait(30)
+    client.stop()
+    reader.join(30)
+    assert not reader.is_alive() and "stopped" in outcome["error"]
+    with pytest.raises(TransportError, match="stopped"):
         client.list_tasks()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import certifi
 import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -200,9 +201,30 @@ def test_every_number_and_setting_is_checked_before_any_request(name, value, mes
 def test_a_ca_path_that_does_not_exist_is_refused(tmp_path):
     with pytest.raises(OptionError, match="^ca_path .* does not exist"):
         connection.client_from_params(_params(base_url="https://x.example", access_token="tok", ca_path=str(tmp_path / "nope.pem")))
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("")
-    assert connection.client_from_params(_params(base_url="https://x.example", access_token="tok", ca_path=str(bundle)))._verify == str(bundle)
+    bundle = certifi.where()
+    assert connection.client_from_params(_params(base_url="https://x.example", access_token="tok", ca_path=bundle))._verify == bundle
+
+
+@pytest.mark.parametrize("content", [b"", b"not a certificate", b"0\x82\x01\x0a\x02\x82\x01\x01\x00" * 20])
+def test_a_ca_path_without_a_pem_certificate_is_refused_without_advising_to_stop_verifying(tmp_path, content):
+    bundle = tmp_path / "ca.crt"
+    bundle.write_bytes(content)
+    with pytest.raises(OptionError, match="^ca_path .* holds no PEM certificate") as raised:
+        connection.client_from_params(_params(base_url="https://x.example", access_token="tok", ca_path=str(bundle)))
+    assert "validate_certs" not in raised.value.message
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_an_environment_ca_bundle_that_requests_would_use_is_checked(tmp_path, monkeypatch, variable):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv(variable, str(tmp_path / "missing.pem"))
+    with pytest.raises(OptionError, match=f"^{variable} .* does not exist, .* set ca_path") as raised:
+        connection.client_from_params(_params(base_url="https://x.example", access_token="tok"))
+    assert "validate_certs" not in raised.value.message
+    # the module's own settings win over the variable, and plain http uses no bundle
+    for settings in ({"ca_path": certifi.where()}, {"validate_certs": False}, {"base_url": "http://x.example"}):
+        connection.client_from_params(_params(**dict({"base_url": "https://x.example", "access_token": "tok"}, **settings)))
 
 
 @pytest.mark.parametrize("text, expected", [("100/10", (100, 10.0)), ("5 / 1.5s", (5, 1.5)), ("off", None), ("OFF", None)])

@@ -2,11 +2,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import base64
+import html
 import json
+from types import SimpleNamespace
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import QUOTED_BODY, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import QUOTED_ERROR, error_from_response
 from ansible_collections.sailpoint.isc.plugins.module_utils._redact import MASK, Redactor, secret_forms
 
 SECRET = 'p@ss w/rd+&="\\é'
@@ -56,8 +63,6 @@ LONG_SECRET = 's3cr3t/+&=%x"q\\-long-enough'
 @pytest.mark.parametrize("padded", [True, False])
 @pytest.mark.parametrize("spelling", ["raw", "urlencoded", "json"])
 def test_base64_of_a_text_holding_the_secret_is_masked_at_any_alignment(offset, alphabet, padded, spelling):
-    import base64
-
     secret = {"raw": LONG_SECRET, "urlencoded": quote_plus(LONG_SECRET), "json": json.dumps(LONG_SECRET)[1:-1]}[spelling]
     echoed = ("x" * offset + "client_secret=" + secret + "&grant_type=client_credentials").encode()
     encoded = base64.b64encode(echoed).decode() if alphabet == "standard" else base64.urlsafe_b64encode(echoed).decode()
@@ -71,8 +76,6 @@ def test_base64_of_a_text_holding_the_secret_is_masked_at_any_alignment(offset, 
 
 
 def test_base64_of_the_secret_at_the_end_keeps_no_padding_clue():
-    import base64
-
     encoded = base64.b64encode(("Authorization: Bearer " + LONG_SECRET).encode()).decode()
     assert MASK in Redactor([LONG_SECRET]).text(encoded)
 
@@ -99,3 +102,92 @@ def test_a_form_body_urlencoded_once_more_is_masked():
     for echoed in (quote_plus(form), quote(form, safe="")):
         assert quote_plus(LONG_SECRET) not in Redactor([LONG_SECRET]).text(echoed)
         assert MASK in Redactor([LONG_SECRET]).text(echoed)
+
+
+# ---- masked whole, then cut: no part of a secret survives a cut, in any of its spellings
+#
+# The bound: no 8 consecutive characters of any spelling of the secret may appear in what is shown. Eight is the
+# redactor's MIN_ENCODED_FRAGMENT: base64 characters at a secret's edges mix in bits of the text around it, so the
+# run of characters made only of the secret's bits is what can be masked, and below eight such a run could match
+# ordinary text.
+RUN = 8
+FILLER = "~"
+
+
+def _base64_cores(text: str) -> list[str]:
+    """The base64 characters made only of ``text``'s bits, at each of the three alignments and in both alphabets."""
+    data = text.encode("utf-8")
+    cores = []
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data + b"\0\0\0").decode("ascii")
+        core = encoded[(offset * 8 + 5) // 6 : (offset + len(data)) * 8 // 6]
+        cores += [core, core.translate(str.maketrans("+/", "-_"))]
+    return cores
+
+
+def _spellings(secret: str) -> list[str]:
+    form = quote_plus(secret)
+    texts = [secret, form, quote_plus(form), quote(secret, safe=""), json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]]
+    texts += [html.escape(secret), html.escape(form)]
+    return texts + [core for text in (secret, form) for core in _base64_cores(text)]
+
+
+def _runs(spellings) -> set[str]:
+    return {spelling[index : index + RUN] for spelling in spellings for index in range(len(spelling) - RUN + 1)}
+
+
+def _echoes(secret: str) -> dict[str, str]:
+    """A server's echo of a text holding ``secret``, as the emulator's ``echo`` encodings spell it."""
+    form = f"client_secret={quote_plus(secret)}"
+    echoes = {
+        "raw": secret,
+        "urlencoded": quote_plus(form),
+        "json-escaped": json.dumps(secret)[1:-1],
+        "html": html.escape(form),
+        "html-raw": html.escape(secret),
+    }
+    for offset in range(3):
+        encoded = base64.b64encode((FILLER * offset + form + FILLER * 3).encode()).decode()
+        echoes[f"base64-offset{offset}"] = encoded
+        echoes[f"base64url-offset{offset}"] = encoded.translate(str.maketrans("+/", "-_")).rstrip("=")
+    return echoes
+
+
+def _quoted(limit: int, echo: str):
+    """Bodies with ``echo`` placed across the cut at ``limit``: from wholly after it to wholly before it."""
+    for before in range(max(0, limit - len(echo) - 1), limit + 2):
+        yield FILLER * before + echo + FILLER * 40
+
+
+SECRETS = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF, exclude_characters="*" + FILLER), min_size=16, max_size=64)
+
+
+@settings(max_examples=10)
+@given(secret=SECRETS)
+def test_a_secret_straddling_a_cut_is_masked_in_every_spelling_at_every_position(secret):
+    redactor = Redactor([secret])
+    client = IscClient("http://127.0.0.1:9", client_id="cid", client_secret=secret, rate_limit=None)
+    runs = _runs(_spellings(secret))
+    for name, echo in _echoes(secret).items():
+        for body in _quoted(QUOTED_ERROR, echo):
+            message = error_from_response("POST", "/oauth/token", 500, body, redactor).message
+            assert not [run for run in runs if run in message], f"{name}: {message}"
+        for body in _quoted(QUOTED_BODY, echo):
+            answer = SimpleNamespace(status_code=200, text=body)
+            message = client._blame("POST", "/oauth/token", answer, "a body that is not JSON")  # pylint: disable=protected-access
+            assert not [run for run in runs if run in message], f"{name}: {message}"
+
+
+@pytest.mark.parametrize("limit", range(1, 30))
+def test_excerpt_never_ends_inside_a_mask(limit):
+    shown = Redactor([LONG_SECRET]).excerpt(f"abc {LONG_SECRET} def", limit)
+    assert MASK in shown or len(shown) == limit + 3
+    assert shown.count("*") % len(MASK) == 0
+
+
+def test_a_secret_with_both_quote_characters_is_masked_before_it_is_quoted():
+    secret = "it's a \"secret\" of 'quotes'"
+    client = IscClient("http://127.0.0.1:9", client_id="cid", client_secret=secret, rate_limit=None)
+    answer = SimpleNamespace(status_code=200, text=f"<p>{secret}</p>")
+    message = client._blame("GET", "/beta/task-status", answer, "a body that is not JSON")  # pylint: disable=protected-access
+    assert MASK in message and "secret" not in message.replace("client_secret", "")

@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.sailpoint.isc.plugins.module_utils import _source_aggregation as service
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscError,
+    NotFoundError,
     OptionError,
     RateLimitedError,
     ServerAnswerError,
@@ -114,13 +115,13 @@ def test_a_source_by_name_costs_one_filtered_list_instead_of_the_get():
 )
 def test_an_unknown_or_ambiguous_name_fails_naming_it(sources, message):
     client = FakeSourcesClient(sources)
-    with pytest.raises(OptionError, match=message):
+    with pytest.raises(IscError, match=message):
         run(client, source_id=None, source_name=message.split("'")[1])
     assert client.calls("POST") == []
 
 
 def test_an_unknown_source_id_fails_naming_it():
-    with pytest.raises(OptionError, match="source_id 'zz': ISC has no such source"):
+    with pytest.raises(NotFoundError, match="source_id 'zz': ISC has no such source"):
         run(FakeSourcesClient([make_source()]), source_id="zz")
 
 

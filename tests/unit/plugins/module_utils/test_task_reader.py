@@ -100,10 +100,11 @@ def test_id_batches_stay_inside_the_url_budget():
 class RefusingClient:
     """A v2025 tenant that refuses one type name in its filter, as ISC does live; records every request."""
 
-    def __init__(self, tasks, refused="CLOUD_ENTITLEMENT_IMPORT", version="v2025"):
+    def __init__(self, tasks, refused="CLOUD_ENTITLEMENT_IMPORT", version="v2025", message=UNSUPPORTED):
         self.version = API_VERSIONS[version]
         self.tasks = tasks
         self.refused = refused
+        self.message = message
         self.requests = []
         self.warnings = []
 
@@ -112,7 +113,7 @@ class RefusingClient:
 
     def _answer(self, filters):
         if filters and re.search(rf"type (eq|in) .*{self.refused}", filters, re.IGNORECASE):
-            raise BadRequestError(UNSUPPORTED, status=400)
+            raise BadRequestError(self.message, status=400)
         pending = "completionStatus isnull" in (filters or "")
         ids = re.findall(r'"([^"]+)"', filters) if re.search(r"\bid (eq|in)", filters or "") else []
         return [task for task in self.tasks if (task["completionStatus"] is None) == pending and (not ids or task["id"] in ids)]
@@ -173,14 +174,7 @@ def test_the_probe_survives_a_refused_type_filter():
 
 
 def test_other_bad_requests_are_not_taken_for_a_refused_type():
-    client = RefusingClient(_tasks())
-    client.refused = "NEVER"
-
-    def refuse(*_args, **_kwargs):
-        raise BadRequestError("GET /v2025/task-status failed with HTTP 400: Unsupported sorter 'name'", status=400)
-        yield  # pragma: no cover
-
-    client.iter_pages = refuse
+    client = RefusingClient(_tasks(), refused="X", message="GET /v2025/task-status failed with HTTP 400: Unsupported sorter 'name'")
     with pytest.raises(BadRequestError, match="sorter"):
         list(TaskReader(client).pending(Selectors(types=("X",))))
     assert client.warnings == []

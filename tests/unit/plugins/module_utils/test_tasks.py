@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -56,3 +56,38 @@ def test_success_statuses_are_the_completion_statuses_that_are_no_failure():
 )
 def test_completed_at(task, expected):
     assert tasks.completed_at(task) == expected
+
+
+NOW = datetime(2024, 5, 17, 16, 5, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("task", "stuck"),
+    [
+        # pending exactly the threshold (6h since launch): stuck, the one boundary everything shares
+        ({"launched": LAUNCHED, "created": CREATED, "completionStatus": None}, True),
+        ({"launched": "2024-05-17T10:05:00.001Z", "created": CREATED, "completionStatus": None}, False),
+        ({"launched": None, "created": CREATED, "completionStatus": None}, True),
+        # completed written before its status: still pending, so still stuck
+        ({"launched": LAUNCHED, "completed": "2024-05-17T16:00:00.000Z", "completionStatus": None}, True),
+        ({"launched": LAUNCHED, "completed": "2024-05-17T16:00:00.000Z", "completionStatus": "ERROR"}, False),
+        ({"launched": "soon", "created": "soon", "completionStatus": None}, False),
+    ],
+)
+def test_is_stuck_counts_a_task_pending_exactly_the_threshold(task, stuck):
+    assert tasks.is_stuck(task, 6 * 3600, NOW) is stuck
+    assert tasks.is_stuck(task, timedelta(hours=6), NOW) is stuck
+
+
+@pytest.mark.parametrize(
+    ("task", "pending", "failure"),
+    [
+        ({"completed": None, "completionStatus": None}, True, False),
+        ({"completed": "2024-05-17T16:00:00.000Z", "completionStatus": None}, True, False),
+        ({"completed": "2024-05-17T16:00:00.000Z", "completionStatus": "Error"}, False, True),
+        ({"completed": "2024-05-17T16:00:00.000Z", "completionStatus": "TEMPERROR"}, False, True),
+        ({"completed": "2024-05-17T16:00:00.000Z", "completionStatus": "WARNING"}, False, False),
+    ],
+)
+def test_pending_finished_and_failure(task, pending, failure):
+    assert tasks.is_pending(task) is pending and tasks.is_finished(task) is not pending and tasks.is_failure(task) is failure
