@@ -35,6 +35,8 @@ ROLES := stuck_tasks task_report wait_for_tasks recover_aggregations
 # Longest first, so that make test's parallel runner finishes soonest.
 STAGES := newest-core integration molecule eda sanity hostile demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
+# where a pytest stage writes its JUnit XML report, which make test's summary counts from
+JUNIT ?= $(BUILD)/junit/$(STAGE).xml
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
@@ -98,13 +100,13 @@ units: tree
 	cd $(COLLECTION) && ansible-test units --local --python 3.11 --color no --num-workers 2
 
 emulator-tests: venv
-	cd tests/emulator && $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider tests
+	cd tests/emulator && $(BIN)/python -m pytest -q -n 2 -p no:cacheprovider --junitxml=$(JUNIT) tests
 
 # Hostile users and servers: every module option and role variable under generated and named hostile values, a
 # server answering malformed or echoing secrets, a TLS matrix; ends with the reliability table (tests/hostile).
 hostile: tree
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PYTHONPATH=$(COLLECTIONS) \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider -rfE tests/hostile $(HOSTILE_ARGS)
+	  $(BIN)/python -m pytest -q -p no:cacheprovider -rfE --junitxml=$(JUNIT) tests/hostile $(HOSTILE_ARGS)
 
 integration: tree
 	trap '$(BIN)/python tests/utils/emulator.py stop $(EMULATOR_STATE)' EXIT; \
@@ -116,6 +118,8 @@ lint: tree $(AWX_COLLECTION)/.extracted
 	cd $(COLLECTION) && ruff format --check --diff . && ruff check .
 	@echo "CHECK ok: ruff format and import order"
 	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS):$(AWX_COLLECTION) ansible-lint
+	cd $(COLLECTION) && nox --no-color --envdir $(COLLECTIONS)/nox -s extra-checks
+	@echo "CHECK ok: antsibull-nox extra-checks: no-unwanted-files, action-groups, no-trailing-whitespace"
 
 # awx.awx, extracted from the `ansible` bundle on PyPI (Galaxy is out of reach), pinned by hash.
 $(AWX_COLLECTION)/.extracted: | venv
@@ -167,7 +171,7 @@ molecule: tree
 	cd $(COLLECTION) && ANSIBLE_HOME=$(TEST_HOME)/.ansible ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) molecule test --all
 
 browser-tests: tree system-deps
-	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser
+	cd $(COLLECTION) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/python -m pytest -q -p no:cacheprovider --junitxml=$(JUNIT) tests/browser
 
 # Event-Driven Ansible: the task_status event source's tests against the emulator, the EDA page and ansible-lint on
 # extensions/eda, then the real ansible-rulebook running the rulebooks against the emulator; it prints the detection

@@ -1,4 +1,4 @@
-# -*- coding: utf-8 -*-
+# Internal to the sailpoint.isc collection, not a public API: it may change in any release.
 # Copyright (c) sailpoint.isc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Service layer of the task_status module.

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ElementTree
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,17 @@ class StageResult:
 def pytest_counts(log: str) -> str:
     summaries = re.findall(r"^=*\s*((?:\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)(?:, )?)+|no tests ran) in [\d.]+s", log, re.M)
     return "; ".join(summaries) if summaries else ""
+
+
+def junit_counts(report: Path) -> str:
+    """What pytest counted, from its own JUnit XML report rather than from its console."""
+    if not report.is_file():
+        return ""
+    root = ElementTree.parse(report).getroot()
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    totals = {key: sum(int(suite.get(key, 0)) for suite in suites) for key in ("tests", "failures", "errors", "skipped")}
+    passed = totals["tests"] - totals["failures"] - totals["errors"] - totals["skipped"]
+    return f"{passed} passed, {totals['failures']} failed, {totals['errors']} errors, {totals['skipped']} skipped"
 
 
 def sanity_counts(log: str) -> str:
@@ -83,9 +95,7 @@ def changelog_counts(log: str) -> str:
 COUNTERS = {
     "sanity": sanity_counts,
     "units": pytest_counts,
-    "emulator-tests": pytest_counts,
-    "hostile": lambda log: f"{pytest_counts(log)}; {check_counts(log)}",
-    "browser-tests": pytest_counts,
+    "hostile": check_counts,
     "integration": integration_counts,
     "lint": lint_counts,
     "changelog-lint": changelog_counts,
@@ -95,6 +105,8 @@ COUNTERS = {
     "eda": lambda log: f"{pytest_counts(log)}; {check_counts(log)}",
     "newest-core": lambda log: f"{sanity_counts(log)}; units: {pytest_counts(log)}" if "CHECK skipped" not in log else check_counts(log),
 }
+# Stages whose pytest writes a JUnit XML report (--junitxml=$(JUNIT) in the Makefile): counted from the report.
+JUNIT_STAGES = ("emulator-tests", "hostile", "browser-tests")
 
 
 def run_stage(name: str, log_dir: Path, console: threading.Lock) -> StageResult:
@@ -102,11 +114,16 @@ def run_stage(name: str, log_dir: Path, console: threading.Lock) -> StageResult:
     started = time.monotonic()
     with console:
         print(f"--- {name} started (log: {log_path})", flush=True)
+    junit = (log_dir / f"{name}.junit.xml").resolve()
+    junit.unlink(missing_ok=True)
     with log_path.open("w", encoding="utf-8") as log_file:
-        process = subprocess.run(["make", "--no-print-directory", name], stdout=log_file, stderr=subprocess.STDOUT, check=False)
+        command = ["make", "--no-print-directory", name, f"JUNIT={junit}"]
+        process = subprocess.run(command, stdout=log_file, stderr=subprocess.STDOUT, check=False)
     seconds = time.monotonic() - started
     log = log_path.read_text(encoding="utf-8", errors="replace")
     counts = COUNTERS.get(name, check_counts)(log)
+    if name in JUNIT_STAGES:
+        counts = "; ".join(part for part in (junit_counts(junit), counts if name == "hostile" else "") if part)
     status = "passed" if process.returncode == 0 else "FAILED"
     with console:
         if process.returncode != 0:
