@@ -17,12 +17,19 @@ from datetime import timedelta
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sailpoint.isc.plugins.filter.checks import duration_seconds, string_list
-from ansible_collections.sailpoint.isc.plugins.filter.stuck_tasks import stuck_tasks_report
+from ansible_collections.sailpoint.isc.plugins.filter.stuck_tasks import stuck_tasks_report, stuck_tasks_selection
 from ansible_collections.sailpoint.isc.plugins.filter.task_report import _now, task_rows
 from ansible_collections.sailpoint.isc.plugins.module_utils import _filters as isc_filters
 from ansible_collections.sailpoint.isc.plugins.module_utils._aggregations import aggregation_kind, aggregation_kinds
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import OptionError
-from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import FAILURE_STATUSES, SUCCESS_STATUSES, completion_status, is_pending, started_at
+from ansible_collections.sailpoint.isc.plugins.module_utils._tasks import (
+    FAILURE_STATUSES,
+    SUCCESS_STATUSES,
+    completion_status,
+    is_pending,
+    is_stuck,
+    started_at,
+)
 
 # Seconds between two polls of the relaunched tasks: quick at first (an aggregation of a small source ends in
 # seconds), then at most every MAX_POLL_DELAY seconds, which costs at most 120 requests an hour for any number of tasks.
@@ -169,8 +176,10 @@ def recover_aggregations_plan(
 
     aggregations = [dict(task, kind=aggregation_kind(task, table)) for task in _tasks(pending, "pending")]
     aggregations = [task for task in aggregations if task["kind"] and is_pending(task) and in_scope(task)]
-    cutoff = moment - timedelta(seconds=stuck_after)
-    stuck = [task for task in aggregations if (started_at(task) or moment) <= cutoff]
+    stuck = [task for task in aggregations if is_stuck(task, stuck_after, moment)]
+    # stuck_tasks' selection: the excluded tasks left out, those whose id cannot be patched set aside (reported, and
+    # their source and kind not relaunched), so that one bad id from the server does not stop the others
+    selection = stuck_tasks_selection([{key: value for key, value in task.items() if key != "kind"} for task in stuck], exclude_ids=sorted(excluded_tasks))
     clear = [task for task in stuck if task.get("id") not in excluded_tasks]
     clear_ids = {task.get("id") for task in clear}
 
@@ -206,7 +215,8 @@ def recover_aggregations_plan(
         "found": len(aggregations),
         "stuck": len(stuck),
         "excluded": len(stuck) - len(clear),
-        "to_clear": [{key: value for key, value in task.items() if key != "kind"} for task in clear],
+        "to_clear": selection["selected"],
+        "unusable": selection["unusable"],
         "source_ids": stuck_sources,
         "refused": refused,
         "groups": ordered,
@@ -298,7 +308,13 @@ def recover_aggregations_report(
     if not isinstance(plan, dict) or "groups" not in plan:
         raise AnsibleFilterError("recover_aggregations_report expects what recover_aggregations_plan returned")
     cleared = cleared if isinstance(cleared, dict) else {}
-    selection = {"found": plan["to_clear"], "selected": plan["to_clear"], "excluded": plan["excluded"], "refused": plan["refused"]}
+    selection = {
+        "found": plan["to_clear"] + plan["unusable"],
+        "selected": plan["to_clear"],
+        "unusable": plan["unusable"],
+        "excluded": plan["excluded"],
+        "refused": plan["refused"],
+    }
     crashed = _clearing_failure(cleared)
     cleared = dict(cleared, msg=crashed) if crashed else cleared
     clearing = stuck_tasks_report(selection, cleared, check_mode=check_mode, criteria={"completion_status": (criteria or {}).get("completion_status")}, now=now)

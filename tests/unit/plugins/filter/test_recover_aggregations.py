@@ -332,3 +332,13 @@ def test_a_module_that_crashed_is_a_failure_even_without_a_message():
     report = recover_aggregations_report(plan(), cleared=crashed, now=NOW)
     assert report["clearing"]["error"] == "task_status ended without a result"
     assert report["launch"] == [] and report["failed"]
+
+
+def test_a_stuck_task_whose_id_cannot_be_patched_is_set_aside_and_its_source_not_relaunched():
+    pending = PENDING + [task("../x", source=AD, name="Cloud Group Aggregation")]
+    the_plan = plan(pending)
+    assert "../x" not in [t["id"] for t in the_plan["to_clear"]] and [t["id"] for t in the_plan["unusable"]] == ["../x"]
+    report = recover_aggregations_report(the_plan, cleared=patched("a1", "a2", "a3", "b1"), now=NOW)
+    assert groups(report)[(AD, "entitlements")]["outcome"] == "not_launched"
+    assert (AD, "entitlements") not in [(entry["source_id"], entry["kind"]) for entry in report["launch"]]
+    assert report["failed"]
