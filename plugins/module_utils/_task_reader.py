@@ -1,4 +1,4 @@
-# -*- coding: utf-8 -*-
+# Internal to the sailpoint.isc collection, not a public API: it may change in any release.
 # Copyright: contributors to the sailpoint.isc collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """How tasks are read from ISC, for every API version: the only code that knows it.
