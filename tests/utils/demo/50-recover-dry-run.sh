@@ -27,7 +27,7 @@ story() {
 
 checks() {
   check "the dry run finds the 3 stuck aggregations of 2 sources and predicts what it would do" \
-    grep -F "dry run: 3 aggregations pending for more than 6h on 2 sources; would clear 3, would relaunch 2, would skip 1." "$CHAPTER_LOG"
+    grep -F "dry run: 3 aggregations pending for at least 6h on 2 sources; would clear 3, would relaunch 2, would skip 1." "$CHAPTER_LOG"
   check "the dry run would skip Workday, whose appliance is down" \
     grep -E "Workday \(accounts\) \| 1 stuck \| SOURCE_STATE_ERROR_VA \| skipped unhealthy" "$CHAPTER_LOG"
 }
