@@ -141,7 +141,11 @@ def test_a_source_isc_refuses_to_test_is_reported_and_the_others_still_tested(mo
     result = info(client, check_connection=True)
     assert result["sources"][0]["connection"] == {"status": "FAILURE", "error": "POST failed with HTTP 403", "http_status": 403}
     assert result["sources"][1]["connection"]["status"] == "SUCCESS"
-    monkeypatch.setattr(client, "post", lambda path, what="": (_ for _ in ()).throw(ServerError("HTTP 500", status=500)))
+
+    def fail_the_run(path, what="an object"):
+        raise ServerError(f"POST {path} failed with HTTP 500", status=500)
+
+    monkeypatch.setattr(client, "post", fail_the_run)
     with pytest.raises(ServerError):
         info(client, check_connection=True)
 
