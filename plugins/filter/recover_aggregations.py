@@ -134,7 +134,8 @@ def _detail(reason, source, evidence, cooldown) -> str:
     if reason == "running":
         return f"{SKIP_REASONS[reason]}: {evidence['uniqueName']} {evidence['id']}, launched {evidence['launched']}"
     if reason == "cooldown":
-        return f"{SKIP_REASONS[reason]} ({cooldown}): {evidence['uniqueName']} {evidence['id']}, launched {evidence['launched']}, {evidence['completionStatus'] or 'still pending'}"
+        outcome = evidence["completionStatus"] or "still pending"
+        return f"{SKIP_REASONS[reason]} ({cooldown}): {evidence['uniqueName']} {evidence['id']}, launched {evidence['launched']}, {outcome}"
     return SKIP_REASONS[reason]
 
 

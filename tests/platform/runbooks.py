@@ -39,7 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
 import awx_credential  # noqa: E402  pylint: disable=wrong-import-position
 import secret_scan  # noqa: E402  pylint: disable=wrong-import-position
 from controller import Controller  # noqa: E402  pylint: disable=wrong-import-position
-from harness import FINISHED, FRESH_PENDING, RECOVERED_SOURCE, STUCK_IDS, Checks, Tenant, scenario_serve_args  # noqa: E402  pylint: disable=wrong-import-position
+from harness import (  # noqa: E402  pylint: disable=wrong-import-position
+    FINISHED,
+    FRESH_PENDING,
+    RECOVERED_SOURCE,
+    STUCK_IDS,
+    Checks,
+    Tenant,
+    scenario_serve_args,
+)
 
 JOBS = ("task_report", "clear_stuck_tasks", "wait_for_tasks", "recover_stuck_aggregations")
 # The set_stats schema each role publishes, one entry per tenant (docs/docsite/rst/awx.rst).

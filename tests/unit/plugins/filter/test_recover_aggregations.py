@@ -68,7 +68,8 @@ PENDING = [
 ]
 
 
-def plan(pending=PENDING, **options):
+def plan(pending=None, **options):
+    pending = PENDING if pending is None else pending
     options.setdefault("sources", HEALTHY)
     options.setdefault("recent", [])
     return recover_aggregations_plan(pending, now=NOW, **options)
