@@ -31,7 +31,7 @@ AWX_COLLECTION := $(BUILD)/awx-collection
 AWX_BUNDLE := ansible==12.3.0
 AWX_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
 MODULES := task_status_info task_status source_aggregation source_info api_usage_info
-ROLES := stuck_tasks task_report wait_for_tasks
+ROLES := stuck_tasks task_report wait_for_tasks recover_aggregations
 # Longest first, so that make test's parallel runner finishes soonest.
 STAGES := newest-core integration molecule eda sanity hostile monitoring demo-check oldest-core runner navigator galaxy-importer lint proxy emulator-tests browser-tests units package docs changelog-lint
 TEST_JOBS ?= 2
@@ -50,7 +50,7 @@ export ANSIBLE_INVENTORY_UNPARSED_WARNING := 0
 .PHONY: help demo demo-reset demo-check test venv tree system-deps java-runtime promtool $(STAGES) bench format clean
 
 help:
-	@echo "make demo   run the stuck-task runbook against a seeded local ISC emulator (dry run, then for real)"
+	@echo "make demo   run the stuck-task and aggregation-recovery runbooks against a seeded local ISC emulator (dry run, then for real)"
 	@echo "make test   run the whole suite: $(STAGES)"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "Single stages: make <stage>; remove everything built: make clean"
@@ -248,6 +248,7 @@ bench: venv
 	$(BIN)/python benchmarks/emulator_throughput.py
 	$(BIN)/python benchmarks/emulator_aggregations.py
 	$(BIN)/python benchmarks/task_status_bulk.py
+	$(BIN)/python benchmarks/recover_requests.py --sources 12 --tasks-per-source 2 --pending 300
 	$(BIN)/python benchmarks/request_economy.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/task_report_metrics.py
 

@@ -11,6 +11,9 @@ DIR (collections) holds ansible_collections/sailpoint/isc. Two tenants, one rule
   rulebook runs, nothing else changes in the tenant, and the failed task, only it, is reported.
 * globex, follow_up_after_aggregations.yml: the follow-up playbook runs once both aggregations of one source have
   completed, and not for a source whose group aggregation has not.
+* initech, recover_stuck_aggregations.yml: a source whose aggregation is made stuck is recovered once (cleared,
+  relaunched, the relaunch completed by the emulator); made stuck again within the cooldown, it is cleared but not
+  relaunched.
 
 Then a bad argument must stop a rulebook with a message naming it, and no log may hold a secret. Waiting is bounded
 by generous deadlines; what is asserted does not depend on timing. Prints the detection latency, the API calls per
@@ -40,6 +43,7 @@ POLL_INTERVAL = 2
 PROGRESS_NOTE = "Marked as stuck and closed by sailpoint.isc.stuck_tasks"
 SOURCE_X = "2c91808a7813090a017813f1a8a10001"
 SOURCE_Y = "2c91808a7813090a017813f1a8a10002"
+SOURCE_Z = "2c91808a7813090a017813f1a8a10003"
 
 
 def check(condition: bool, claim: str, detail="") -> None:
@@ -283,6 +287,41 @@ def follow_up(globex: Tenant, rulebook: Rulebook, report_dir: Path, account_x: s
     check(summary["counts"]["total"] == 2, "the follow-up reported on the tasks of that source", json.dumps(summary)[:500])
 
 
+def source_control(tenant: Tenant, source_id: str, call: str, **payload):
+    return tenant.control("POST", f"sources/{source_id}/{call}", dict(payload, tenant=tenant.name))
+
+
+def recover(initech: Tenant, rulebook: Rulebook) -> None:
+    """The third rulebook's story: recovered once, then cleared but not relaunched within the cooldown."""
+
+    def launches():
+        return [entry for entry in initech.requests("admin") if entry["method"] == "POST" and entry["path"].endswith(("/load-accounts", "/load-entitlements"))]
+
+    def cleared(task_id):
+        return initech.tasks()[task_id]["completionStatus"] == "ERROR"
+
+    (first,) = [task["id"] for task in source_control(initech, SOURCE_Z, "stuck", kind="accounts", count=1, hours=2)["tasks"]]
+    wait_for("the first stuck aggregation cleared", lambda: cleared(first), logs=[rulebook.log])
+    wait_for("the relaunch", launches, logs=[rulebook.log])
+    wait_for("the end of the recovery run", rulebook.runs_finished, logs=[rulebook.log])
+    relaunched = [task for task in initech.tasks().values() if (task.get("target") or {}).get("id") == SOURCE_Z and task["id"] != first]
+    check(
+        len(launches()) == 1 and [task["completionStatus"] for task in relaunched] == ["SUCCESS"],
+        "a source whose aggregation is made stuck is recovered once: cleared, relaunched, the relaunch ended SUCCESS",
+        json.dumps(relaunched)[:1000],
+    )
+    (second,) = [task["id"] for task in source_control(initech, SOURCE_Z, "stuck", kind="accounts", count=1, hours=2)["tasks"]]
+    wait_for("the second stuck aggregation cleared", lambda: cleared(second), logs=[rulebook.log])
+    wait_for("the end of the second recovery run", rulebook.runs_finished, logs=[rulebook.log])
+    rulebook.stop()
+    runs = rulebook.text().count("PLAY [Recover stuck SailPoint ISC aggregations]")
+    check(
+        runs == 2 and len(launches()) == 1 and "skipped cooldown" in rulebook.text(),
+        "made stuck again within the cooldown, the source is cleared but not relaunched",
+        f"{runs} runs, {len(launches())} launches",
+    )
+
+
 def bad_argument(work: Path, collections: Path, acme: Tenant, rulebooks: Path) -> None:
     rulebook = Rulebook(work, "bad-argument", rulebooks / "clear_stuck_tasks.yml", {"isc_poll_interval": "soon"}, acme, collections)
     try:
@@ -311,12 +350,15 @@ def main() -> None:
     )
     emulator_dir = work / "emulator"
     subprocess.run(
-        [sys.executable, str(EMULATOR), "start", str(emulator_dir), "--tenants", "acme,globex", "--tasks", "80", "--pending", "3", "--stuck", "0"], check=True
+        [sys.executable, str(EMULATOR), "start", str(emulator_dir), "--tenants", "acme,globex,initech", "--tasks", "80", "--pending", "3", "--stuck", "0"],
+        check=True,
     )
     started = []
     try:
         info = json.loads((emulator_dir / "emulator.json").read_text(encoding="utf-8"))
-        acme, globex = Tenant(info, "acme"), Tenant(info, "globex")
+        acme, globex, initech = Tenant(info, "acme"), Tenant(info, "globex"), Tenant(info, "initech")
+        initech.control("POST", "sources", {"tenant": "initech", "id": SOURCE_Z, "name": "Badge readers"})
+        source_control(initech, SOURCE_Z, "auto-complete", status="SUCCESS", after_reads=0)
         (preexisting,) = [task["id"] for task in acme.insert(stuck(uniqueName="Cloud Group Aggregation"))]
         (failing,) = [task["id"] for task in acme.insert(recent(uniqueName="Identity Refresh"))]
         account_x, group_x, account_y = [
@@ -329,38 +371,21 @@ def main() -> None:
         ]
         before = acme.tasks()
         report_dir = work / "follow-up-reports"
-        source = {"isc_poll_interval": POLL_INTERVAL}
-        clear = Rulebook(
-            work,
-            "clear-stuck-tasks",
-            rulebooks / "clear_stuck_tasks.yml",
-            dict(
-                source,
-                isc_stuck_after="1h",
-                isc_source_client_id=acme.clients["api"]["client_id"],
-                isc_source_client_secret=acme.clients["api"]["client_secret"],
-            ),
-            acme,
-            collections,
-        )
-        started.append(clear)
-        after_aggregations = Rulebook(
-            work,
-            "follow-up",
-            rulebooks / "follow_up_after_aggregations.yml",
-            dict(
-                source,
-                isc_report_dir=str(report_dir),
-                isc_source_client_id=globex.clients["api"]["client_id"],
-                isc_source_client_secret=globex.clients["api"]["client_secret"],
-            ),
-            globex,
-            collections,
-        )
-        started.append(after_aggregations)
+
+        def watching(name, rulebook, tenant, **variables):
+            """The rulebook polling ``tenant`` with its read-only client, every POLL_INTERVAL seconds."""
+            api = tenant.clients["api"]
+            variables.update(isc_poll_interval=POLL_INTERVAL, isc_source_client_id=api["client_id"], isc_source_client_secret=api["client_secret"])
+            started.append(Rulebook(work, name, rulebooks / rulebook, variables, tenant, collections))
+            return started[-1]
+
+        clear = watching("clear-stuck-tasks", "clear_stuck_tasks.yml", acme, isc_stuck_after="1h")
+        after_aggregations = watching("follow-up", "follow_up_after_aggregations.yml", globex, isc_report_dir=str(report_dir))
+        recovery = watching("recover", "recover_stuck_aggregations.yml", initech, isc_stuck_after="1h")
 
         figures = clear_stuck_tasks(acme, clear, before, preexisting, failing)
         follow_up(globex, after_aggregations, report_dir, account_x, group_x, account_y)
+        recover(initech, recovery)
         bad_argument(work, collections, acme, rulebooks)
         secrets = [client["client_secret"] for tenant in info["tenants"] for client in tenant["clients"].values()]
         logs = {log.name: log.read_text(encoding="utf-8", errors="replace") for log in work.glob("*.log")}

@@ -16,6 +16,7 @@ from ansible_rulebook.util import substitute_variables
 from ansible_rulebook.validators import Validate
 
 from ansible_collections.sailpoint.isc.extensions.eda.plugins.event_source import task_status
+from ansible_collections.sailpoint.isc.plugins.module_utils._aggregations import AGGREGATION_KINDS
 
 COLLECTION = Path(__file__).resolve().parents[2]
 RULEBOOKS = sorted((COLLECTION / "extensions" / "eda" / "rulebooks").glob("*.yml"))
@@ -42,7 +43,13 @@ def task_status_sources(rulebook: list) -> list:
 
 
 def test_every_rulebook_is_there():
-    assert [path.name for path in RULEBOOKS] == ["clear_stuck_tasks.yml", "clear_stuck_tasks_controller.yml", "follow_up_after_aggregations.yml"]
+    assert [path.name for path in RULEBOOKS] == [
+        "clear_stuck_tasks.yml",
+        "clear_stuck_tasks_controller.yml",
+        "follow_up_after_aggregations.yml",
+        "recover_stuck_aggregations.yml",
+        "recover_stuck_aggregations_controller.yml",
+    ]
 
 
 @pytest.mark.parametrize("path", RULEBOOKS, ids=lambda path: path.name)
@@ -87,6 +94,24 @@ def test_the_playbook_closes_what_the_source_announces(path):
     # the failure notice leaves out the tasks this very rule closed, by the progress note the rule gives them
     (notify,) = [rule for rule in ruleset["rules"] if rule["name"] == "Report a failed task"]
     assert f'event.task.progress != "{extra_vars["stuck_tasks_progress_note"]}"' in notify["condition"]
+
+
+@pytest.mark.parametrize("path", [path for path in RULEBOOKS if path.name.startswith("recover_stuck_aggregations")], ids=lambda path: path.name)
+def test_the_recovery_watches_the_aggregations_of_the_table_and_recovers_the_source_of_the_event(path):
+    """The source announces exactly the aggregations the role recovers, with the role's threshold; the run is limited to
+    the stuck task's source."""
+    variables = dict(CONTROLLER_VARIABLES, isc_stuck_after="2h", isc_cooldown="30m")
+    (ruleset,) = load(path)
+    arguments = substitute_variables(ruleset["sources"][0][SOURCE], variables)
+    assert sorted(arguments["unique_name"]) == sorted(AGGREGATION_KINDS)
+    (rule,) = [rule for rule in ruleset["rules"] if rule["condition"].startswith('event.kind == "stuck"')]
+    action = rule["action"].get("run_playbook") or rule["action"]["run_job_template"]["job_args"]
+    event = {"kind": "stuck", "tenant": "acme", "task": {"id": "t1", "target": {"id": "2c91808a7813090a017813f1a8a10001"}}}
+    extra_vars = substitute_variables(action["extra_vars"], dict(variables, event=event))
+    assert extra_vars["recover_aggregations_older_than"] == arguments["older_than"] == "2h"
+    assert extra_vars["recover_aggregations_source_ids"] == ["2c91808a7813090a017813f1a8a10001"]
+    assert extra_vars["recover_aggregations_cooldown"] == "30m"
+    assert rule["throttle"]["group_by_attributes"] == ["event.tenant", "event.task.target.id"]
 
 
 def test_the_eda_page_shows_valid_rulebooks(monkeypatch):

@@ -26,8 +26,15 @@ from ansible_collections.sailpoint.isc.tests.hostile.ledger import LEDGER
 from ansible_collections.sailpoint.isc.tests.hostile.playbook import run_playbook
 
 ROLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "roles"
-PLAYBOOKS = {"stuck_tasks": "sailpoint.isc.clear_stuck_tasks", "task_report": "sailpoint.isc.task_report", "wait_for_tasks": "sailpoint.isc.wait_for_tasks"}
-REPORT_DIRS = {"stuck_tasks": "stuck_tasks_report_dir", "task_report": "task_report_dir"}
+PLAYBOOKS = {
+    "stuck_tasks": "sailpoint.isc.clear_stuck_tasks",
+    "task_report": "sailpoint.isc.task_report",
+    "wait_for_tasks": "sailpoint.isc.wait_for_tasks",
+    "recover_aggregations": "sailpoint.isc.recover_stuck_aggregations",
+}
+REPORT_DIRS = {"stuck_tasks": "stuck_tasks_report_dir", "task_report": "task_report_dir", "recover_aggregations": "recover_aggregations_report_dir"}
+# the roles whose report is written only where the variable is about it, to keep each host's run short
+REPORT_SWITCHES = {"stuck_tasks": "stuck_tasks_report_enabled", "recover_aggregations": "recover_aggregations_report_enabled"}
 GENERATED_PER_VARIABLE = 1
 HTTP_FAILURE = re.compile(r"failed with HTTP \d{3}")
 SCENARIO = "hostile inputs: role variables (playbooks)"
@@ -40,8 +47,16 @@ REPORT_VARIABLES = {
     "task_report_dir",
     "task_report_formats",
     "task_report_unique_names",
+    "recover_aggregations_report_dir",
+    "recover_aggregations_report_enabled",
+    "recover_aggregations_progress_note",
 }
-RELATED = {"stuck_tasks_max_tasks": {"stuck_tasks_ignore_max_tasks"}, "stuck_tasks_ignore_max_tasks": {"stuck_tasks_max_tasks"}}
+RELATED = {
+    "stuck_tasks_max_tasks": {"stuck_tasks_ignore_max_tasks"},
+    "stuck_tasks_ignore_max_tasks": {"stuck_tasks_max_tasks"},
+    "recover_aggregations_max_sources": {"recover_aggregations_ignore_max_sources"},
+    "recover_aggregations_ignore_max_sources": {"recover_aggregations_max_sources"},
+}
 
 NAN, INF = float("nan"), float("inf")
 DURATIONS = [
@@ -123,7 +138,40 @@ def _corpus() -> dict:
         ("wait_for_tasks_poll_interval", "nan", NAN, "refuse"),
     ]
     wait += [("wait_for_tasks_timeout", *case) for case in COUNTS] + [("wait_for_tasks_poll_interval", *case) for case in COUNTS]
-    return {"stuck_tasks": stuck, "task_report": report, "wait_for_tasks": wait}
+    recover = [(variable, *case) for variable in ("recover_aggregations_older_than", "recover_aggregations_cooldown") for case in DURATIONS]
+    recover += [("recover_aggregations_wait_timeout", *case) for case in DURATIONS[:3]]
+    recover += _lists(
+        (
+            "recover_aggregations_source_ids",
+            "recover_aggregations_source_names",
+            "recover_aggregations_exclude_ids",
+            "recover_aggregations_exclude_source_ids",
+            "recover_aggregations_exclude_source_names",
+        )
+    )
+    recover += [("recover_aggregations_max_sources", *case) for case in COUNTS] + [("recover_aggregations_concurrency", *case) for case in COUNTS[1:]]
+    recover += [
+        ("recover_aggregations_wait_timeout", "zero", "0s", "refuse"),
+        ("recover_aggregations_wait_timeout", "two-days", "2d", "refuse"),
+        ("recover_aggregations_unique_names", "list", ["Custom Import"], "refuse"),
+        ("recover_aggregations_unique_names", "unknown-kind", {"Custom Import": "groups"}, "refuse"),
+        ("recover_aggregations_unique_names", "empty-name", {"": "accounts"}, "refuse"),
+        ("recover_aggregations_unique_names", "hostile-name", {"<script>x</script>\u202e": "entitlements"}, "either"),
+        ("recover_aggregations_completion_status", "unknown", "DONE", "refuse"),
+        ("recover_aggregations_completion_status", "lower-case", "error", "either"),
+        ("recover_aggregations_progress_note", "long-with-control-characters", "p\x00\x1b[31m\u202e" * 20_000, "either"),
+        ("recover_aggregations_max_sources", "huge", 10**30, "either"),
+        ("recover_aggregations_concurrency", "zero", 0, "refuse"),
+        ("recover_aggregations_concurrency", "seventeen", 17, "refuse"),
+        ("recover_aggregations_ignore_max_sources", "word", "maybe", "refuse"),
+        ("recover_aggregations_require_healthy", "word", "maybe", "refuse"),
+        ("recover_aggregations_disable_optimization", "word", "maybe", "refuse"),
+        ("recover_aggregations_report_enabled", "word", "maybe", "refuse"),
+        ("recover_aggregations_report_dir", "empty", "", "refuse"),
+        ("recover_aggregations_report_dir", "below-a-file", "{tmp}/a-file/reports", "refuse"),
+        ("recover_aggregations_report_dir", "in-proc", "/proc/hostile-reports", "refuse"),
+    ]
+    return {"stuck_tasks": stuck, "task_report": report, "wait_for_tasks": wait, "recover_aggregations": recover}
 
 
 CORPUS = _corpus()
@@ -204,8 +252,8 @@ def test_every_role_variable(role, tmp_path, collections_path):
             if role in REPORT_DIRS:
                 variables[REPORT_DIRS[role]] = str(tmp_path / "reports")
             # the reports cost most of a host's run: written in full only where the variable is about them
-            if role == "stuck_tasks" and variable not in REPORT_VARIABLES:
-                variables["stuck_tasks_report_enabled"] = False
+            if role in REPORT_SWITCHES and variable not in REPORT_VARIABLES:
+                variables[REPORT_SWITCHES[role]] = False
             if role == "task_report" and variable not in REPORT_VARIABLES:
                 variables["task_report_formats"] = ["json"]
             if role == "wait_for_tasks":

@@ -25,6 +25,8 @@ from isc_emulator.server import make_server, start_in_thread  # noqa: E402  pyli
 STUCK_IDS = [f"5c0000000000000000000000000000{index:02d}" for index in range(1, 5)]
 FINISHED = {"5f00000000000000000000000000000a": "SUCCESS", "5f00000000000000000000000000000b": "WARNING"}
 FRESH_PENDING = 2
+# The source whose stuck account aggregation the recovery runbook clears and relaunches (the emulator completes it).
+RECOVERED_SOURCE = "5a000000000000000000000000000001"
 VISIBLE_TASKS = 40
 
 
@@ -102,6 +104,13 @@ class Tenant:
             for task_id, status in FINISHED.items()
         ]
         self.control("POST", "/tasks", {"tasks": tasks})
+
+    def add_stuck_aggregation(self) -> str:
+        """A source with an account aggregation stuck for seven hours, whose relaunch the emulator completes at once;
+        the stuck task's id."""
+        self.control("POST", "/sources", {"id": RECOVERED_SOURCE, "name": "Recovered source"})
+        self.control("POST", f"/sources/{RECOVERED_SOURCE}/auto-complete", {"status": "SUCCESS", "after_reads": 0})
+        return self.control("POST", f"/sources/{RECOVERED_SOURCE}/stuck", {"kind": "accounts", "hours": 7})["tasks"][0]["id"]
 
     def secrets(self) -> dict:
         """Every secret the scans look for: the clients' secrets and each access token issued so far."""

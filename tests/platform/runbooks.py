@@ -1,4 +1,4 @@
-"""make runner / make navigator: the three runbooks run the way AWX and ansible-navigator run them, against the emulator.
+"""make runner / make navigator: the four runbooks run the way AWX and ansible-navigator run them, against the emulator.
 
     runbooks.py runner    --collections DIR --awx-collections DIR --work DIR
     runbooks.py navigator --collections DIR --work DIR
@@ -11,7 +11,7 @@ runner: the shipped credential type is registered with extensions/awx/register_c
 stand-in controller (controller.py), twice. Then each runbook is a job of a job template: the project is the
 shipped extensions/awx/project, the environment is what the registered credential type injects for a credential
 (rendered as AWX renders it, into env/envvars), and the jobs follow each other as in a workflow: report, clear,
-wait, each given the set_stats artifacts of the jobs before it as extra variables. Checked: each job's outcome on
+wait, recover, each given the set_stats artifacts of the jobs before it as extra variables. Checked: each job's outcome on
 the tenant, its set_stats data in the playbook_on_stats event, and that no artifact ansible-runner kept holds a
 secret or a token in any encoding.
 
@@ -39,16 +39,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "utils"))
 import awx_credential  # noqa: E402  pylint: disable=wrong-import-position
 import secret_scan  # noqa: E402  pylint: disable=wrong-import-position
 from controller import Controller  # noqa: E402  pylint: disable=wrong-import-position
-from harness import FINISHED, FRESH_PENDING, STUCK_IDS, Checks, Tenant, scenario_serve_args  # noqa: E402  pylint: disable=wrong-import-position
+from harness import (  # noqa: E402  pylint: disable=wrong-import-position
+    FINISHED,
+    FRESH_PENDING,
+    RECOVERED_SOURCE,
+    STUCK_IDS,
+    Checks,
+    Tenant,
+    scenario_serve_args,
+)
 
-JOBS = ("task_report", "clear_stuck_tasks", "wait_for_tasks")
+JOBS = ("task_report", "clear_stuck_tasks", "wait_for_tasks", "recover_stuck_aggregations")
 # The set_stats schema each role publishes, one entry per tenant (docs/docsite/rst/awx.rst).
 STATS_KEYS = {
     "task_report": {"tenant", "total", "pending", "stuck", "failed", "reports"},
     "clear_stuck_tasks": {"tenant", "check_mode", "pending", "stuck", "closed", "closed_ids", "would_close_ids", "failed_ids", "reports"},
     "wait_for_tasks": {"tenant", "ids", "completed_ids", "failed_ids", "elapsed"},
+    "recover_stuck_aggregations": {
+        "tenant",
+        "check_mode",
+        "stuck",
+        "sources",
+        "cleared",
+        "cleared_ids",
+        "relaunched",
+        "relaunched_ids",
+        "recovered",
+        "reports",
+    },
 }
-STATS_NAME = {"task_report": "task_report", "clear_stuck_tasks": "stuck_tasks", "wait_for_tasks": "wait_for_tasks"}
+STATS_NAME = {
+    "task_report": "task_report",
+    "clear_stuck_tasks": "stuck_tasks",
+    "wait_for_tasks": "wait_for_tasks",
+    "recover_stuck_aggregations": "recover_aggregations",
+}
 
 
 def job_variables(job: str, reports: Path) -> dict:
@@ -57,7 +82,15 @@ def job_variables(job: str, reports: Path) -> dict:
         "task_report": {"task_report_dir": str(reports)},
         "clear_stuck_tasks": {"stuck_tasks_report_dir": str(reports)},
         "wait_for_tasks": {"wait_for_tasks_ids": sorted(FINISHED), "wait_for_tasks_timeout": 120, "wait_for_tasks_poll_interval": 1},
+        "recover_stuck_aggregations": {"recover_aggregations_report_dir": str(reports)},
     }[job]
+
+
+def prepare(tenant: Tenant, job: str) -> None:
+    """What a job needs on the tenant beyond the scenario's tasks: the recovery a stuck aggregation (made stuck only
+    now, so that the stuck-task job before it leaves it to the recovery)."""
+    if job == "recover_stuck_aggregations":
+        tenant.add_stuck_aggregation()
 
 
 def clean_environment(collections: Path, work: Path) -> dict:
@@ -142,6 +175,20 @@ def check_outcome(checks: Checks, job: str, tenant: Tenant, entry: dict | None, 
                 and not entry.get("failed_ids")
                 and not entry.get("check_mode"),
                 "clear_stuck_tasks: set_stats closed_ids are exactly the closed tasks",
+                json.dumps(entry),
+            )
+    elif job == "recover_stuck_aggregations":
+        ours = [task for task in tasks.values() if (task.get("target") or {}).get("id") == RECOVERED_SOURCE]
+        launches = [entry for entry in log if entry["method"] == "POST" and entry["path"].endswith("/load-accounts")]
+        checks.check(
+            sorted(task["completionStatus"] for task in ours) == ["ERROR", "SUCCESS"] and len(launches) == 1,
+            "recover_stuck_aggregations: the stuck aggregation is cleared as ERROR, relaunched once, and the relaunch ended SUCCESS",
+            json.dumps([(task["id"], task["completionStatus"]) for task in ours]),
+        )
+        if entry:
+            checks.check(
+                (entry.get("cleared"), entry.get("relaunched"), entry.get("recovered")) == (1, 1, 1) and not entry.get("check_mode"),
+                "recover_stuck_aggregations: set_stats counts the cleared, relaunched and recovered aggregation",
                 json.dumps(entry),
             )
     else:
@@ -267,6 +314,7 @@ def run_runner(args) -> int:
             )
             # As in a workflow: the set_stats artifacts of the jobs before this one are its extra variables.
             write_runner_job(job_dir, shipped(args) / "extensions" / "awx" / "project", credential_env, dict(artifacts, **job_variables(job, reports)))
+            prepare(tenant, job)
             before = tenant.tasks()
             with (work / f"{job}.runner.out").open("w", encoding="utf-8") as output:
                 process = subprocess.run(
@@ -348,6 +396,7 @@ def run_navigator(args) -> int:
         seq = max([0] + [entry["seq"] for entry in tenant.requests()])
         before = tenant.tasks()
         for job in JOBS:
+            prepare(tenant, job)
             returncode, text = navigator(job, job, [*passing, "--senv", f"SAIL_BASE_URL={tenant.base_url}"])
             if not checks.check(returncode == 0 and "failed=0" in text, f"navigator: {job} passed (rc 0)", f"rc {returncode}"):
                 print(text[-4000:])

@@ -75,6 +75,7 @@ run() {
 
 check_run() {
   local log=$DEMO_CHECK_STATE.log
+  mkdir -p "$(dirname "$DEMO_CHECK_STATE")"
   rm -rf "$DEMO_CHECK_STATE"
   "$MAKE" --no-print-directory demo DEMO_STATE="$DEMO_CHECK_STATE" >"$log" 2>&1 || {
     cat "$log"

@@ -4,6 +4,8 @@
     emulator.py stop DIR                                stop it (SIGTERM, then SIGKILL after a grace period)
     emulator.py integration-config DIR FILE             write ansible-test's integration_config.yml from DIR/emulator.json
     emulator.py env DIR                                 print `export SAIL_*=...` lines for a shell to eval
+    emulator.py control DIR METHOD CALL [JSON]          send a control call (e.g. POST "sources/Workday/health"
+                                                        '{"status": "SOURCE_STATE_ERROR_VA"}'), print its JSON answer
 
 Secrets are written only to files under DIR (mode 0600) and to the shell's environment, never to the console.
 """
@@ -14,6 +16,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 EMULATOR_PACKAGE_DIR = Path(__file__).resolve().parent.parent / "emulator"
@@ -121,6 +126,18 @@ def shell_environment(state_dir: Path) -> None:
         print(f"export {name}='{value}'")
 
 
+def control(state_dir: Path, method: str, call: str, body: str | None = None) -> None:
+    """One call of the control surface (never a secret in its answers); a refusal exits with the emulator's message."""
+    url = f"{load_info(state_dir)['control_url']}/{urllib.parse.quote(call, safe='/?=&')}"
+    data = None if body is None else json.dumps(json.loads(body)).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            print(answer.read().decode("utf-8"))
+    except urllib.error.HTTPError as refused:
+        raise SystemExit(f"{method} {call}: HTTP {refused.code}: {refused.read().decode('utf-8', 'replace')[:500]}") from None
+
+
 def main(argv: list) -> None:
     if len(argv) < 2:
         raise SystemExit(__doc__)
@@ -133,6 +150,8 @@ def main(argv: list) -> None:
         integration_config(state_dir, Path(argv[2]))
     elif command == "env":
         shell_environment(state_dir)
+    elif command == "control" and len(argv) in (4, 5):
+        control(state_dir, *argv[2:])
     else:
         raise SystemExit(__doc__)
 
