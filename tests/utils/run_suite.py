@@ -106,7 +106,7 @@ COUNTERS = {
     "newest-core": lambda log: f"{sanity_counts(log)}; units: {pytest_counts(log)}" if "CHECK skipped" not in log else check_counts(log),
 }
 # Stages whose pytest writes a JUnit XML report (--junitxml=$(JUNIT) in the Makefile): counted from the report.
-JUNIT_STAGES = ("emulator-tests", "hostile", "browser-tests")
+JUNIT_STAGES = ("emulator-tests", "hostile", "browser-tests", "monitoring")
 
 
 def run_stage(name: str, log_dir: Path, console: threading.Lock) -> StageResult:
